@@ -1,0 +1,88 @@
+"""agentfetch: fetch any page as clean Markdown, on behalf of the human.
+
+The public surface is re-exported here; the modules behind it are private.
+Names are resolved lazily so that ``import agentfetch`` costs almost nothing
+and a cached fetch never loads the OAuth, store or conversion machinery it
+does not use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+from .errors import (
+    AccessDenied,
+    AgentFetchError,
+    AuthorizationError,
+    AuthorizationTimeout,
+    CallbackMismatch,
+    ClientIdentityError,
+    ConsentDenied,
+    ConsentRequired,
+    FetchTimeout,
+    HTTPStatusError,
+    InsecureTransport,
+    MetadataMismatch,
+    NetworkError,
+    SecurityError,
+    StoreError,
+    UsageError,
+)
+
+if TYPE_CHECKING:
+    from .api import AsyncFetcher, Fetcher, FetchResult, afetch, fetch
+    from .integrations.spec import tool_spec
+    from .oauth import OAuth
+
+__all__ = [
+    "__version__",
+    "fetch",
+    "afetch",
+    "Fetcher",
+    "AsyncFetcher",
+    "FetchResult",
+    "OAuth",
+    "tool_spec",
+    "AgentFetchError",
+    "UsageError",
+    "NetworkError",
+    "FetchTimeout",
+    "HTTPStatusError",
+    "AuthorizationError",
+    "ConsentRequired",
+    "ConsentDenied",
+    "AccessDenied",
+    "AuthorizationTimeout",
+    "ClientIdentityError",
+    "SecurityError",
+    "MetadataMismatch",
+    "InsecureTransport",
+    "CallbackMismatch",
+    "StoreError",
+]
+
+_LAZY = {
+    "fetch": "api",
+    "afetch": "api",
+    "Fetcher": "api",
+    "AsyncFetcher": "api",
+    "FetchResult": "api",
+    "OAuth": "oauth",
+    "tool_spec": "integrations.spec",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'agentfetch' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module_name}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
