@@ -24,10 +24,15 @@ and the CLI). Keep these names and signatures stable:
         # single flight across threads and processes; raises AuthorizationTimeout on timeout
         def lock(self, name: str, timeout: float) -> ContextManager[None]
         def alock(self, name: str, timeout: float) -> AsyncContextManager[None]
+        def describe(self) -> str             # "keyring (SecretService)" / "file (~/.../secrets.json)"
+
+Everything here imports only the standard library; keyring and filelock are
+imported when a secret is written or a lock is taken.
 """
 
 from __future__ import annotations
 
 from ._model import Credential, CredentialKey, TokenSet
+from ._store import CredentialStore, Registration, open_store
 
-__all__ = ["Credential", "CredentialKey", "TokenSet"]
+__all__ = ["Credential", "CredentialKey", "CredentialStore", "Registration", "TokenSet", "open_store"]
