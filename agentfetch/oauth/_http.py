@@ -1,0 +1,38 @@
+"""The few HTTP request shapes OAuth needs, built as plain ``httpx.Request``s
+so the sans-IO core can hand them to whichever client the caller uses."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from .._version import __version__
+
+# Not a browser User-Agent: identity-aware proxies send browsers to a login
+# page and give other clients the 401 challenge this package understands.
+USER_AGENT = f"agentfetch/{__version__}"
+
+MAX_BODY = 1024 * 1024
+
+
+def json_get(url: str) -> httpx.Request:
+    return httpx.Request("GET", url, headers={"Accept": "application/json", "User-Agent": USER_AGENT})
+
+
+def json_post(url: str, body: dict) -> httpx.Request:
+    return httpx.Request(
+        "POST",
+        url,
+        content=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Accept": "application/json", "User-Agent": USER_AGENT},
+    )
+
+
+def form_request(url: str, form: dict[str, str], headers: dict[str, str] | None = None) -> httpx.Request:
+    return httpx.Request(
+        "POST",
+        url,
+        data=form,
+        headers={"Accept": "application/json", "User-Agent": USER_AGENT, **(headers or {})},
+    )

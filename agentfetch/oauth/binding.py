@@ -1,0 +1,85 @@
+"""Where a token may go: RFC 6750 §5.3, RFC 9728 §7 and RFC 8252 §8.3.
+
+A bearer token is sent only to URLs under the resource identifier it was
+issued for, on the same origin, and never over plain HTTP except to a
+loopback host (where nobody on the network can read it).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+from ..errors import InsecureTransport, UsageError
+
+__all__ = ["is_loopback_host", "origin", "path_is_under", "may_send_token", "require_secure_endpoint"]
+
+
+def is_loopback_host(host: str | None) -> bool:
+    if not host:
+        return False
+    host = host.strip("[]").lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def origin(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) with the default port filled in; UsageError if not an http(s) URL."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise UsageError(f"not a valid URL: {_shorten(url)}") from exc
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"not an http(s) URL: {_shorten(url)}")
+    if port is None:
+        port = 443 if scheme == "https" else 80
+    return scheme, parts.hostname.lower(), port
+
+
+def path_is_under(path: str, prefix: str) -> bool:
+    """True when ``path`` is ``prefix`` or below it, on segment boundaries:
+    ``/docs`` covers ``/docs/x`` but not ``/docsevil``."""
+    path = path or "/"
+    prefix = prefix or "/"
+    if prefix.endswith("/"):
+        return path.startswith(prefix) or path == prefix.rstrip("/")
+    return path == prefix or path.startswith(prefix + "/")
+
+
+def is_secure_url(url: str) -> bool:
+    scheme, host, _ = origin(url)
+    return scheme == "https" or is_loopback_host(host)
+
+
+def may_send_token(resource: str, url: str) -> bool:
+    """May a token issued for ``resource`` be sent to ``url``?"""
+    try:
+        if origin(resource) != origin(url) or not is_secure_url(url):
+            return False
+    except UsageError:
+        return False
+    return path_is_under(urlsplit(url).path, urlsplit(resource).path)
+
+
+def require_secure_endpoint(url: object, what: str) -> str:
+    """An OAuth endpoint must be an absolute https URL, or http on loopback."""
+    if not isinstance(url, str):
+        raise InsecureTransport(f"{what} is not a URL")
+    try:
+        secure = is_secure_url(url)
+    except UsageError as exc:
+        raise InsecureTransport(f"{what} is not an http(s) URL: {_shorten(url)}") from exc
+    if not secure:
+        raise InsecureTransport(f"refusing plain-HTTP {what} on a non-loopback host: {_shorten(url)}")
+    return url
+
+
+def _shorten(text: str, limit: int = 200) -> str:
+    text = "".join(ch if ch.isprintable() else "?" for ch in str(text))
+    return text if len(text) <= limit else text[:limit] + "..."

@@ -1,0 +1,110 @@
+"""The loopback redirect listener: RFC 8252 §7.3 and §8.3.
+
+Binds ``127.0.0.1`` (not ``localhost``, which may resolve elsewhere), on an
+ephemeral port unless the server needs the registered one. It accepts
+exactly one callback on the registered path, answers the browser with a
+small page, and then stops listening.
+"""
+
+from __future__ import annotations
+
+import hmac
+import html
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+from ..errors import AuthorizationTimeout
+
+__all__ = ["LoopbackListener", "CALLBACK_PATH"]
+
+CALLBACK_PATH = "/callback"
+
+_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>agentfetch</title></head>
+<body style="font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto">
+<h1>{title}</h1><p>{text}</p></body></html>"""
+
+
+class LoopbackListener:
+    """``with LoopbackListener() as listener: ... listener.wait(timeout)``."""
+
+    def __init__(self, *, port: int = 0, path: str = CALLBACK_PATH, redirect_host: str = "127.0.0.1") -> None:
+        self.path = path
+        self.redirect_host = redirect_host
+        self.expected_state: str | None = None
+        self._params: dict[str, str] | None = None
+        self._done = threading.Event()
+        listener = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                listener._handle(self)
+
+            def log_message(self, format: str, *args: object) -> None:
+                # The default writes the request line, code included, to stderr.
+                pass
+
+        # Raises OSError (EADDRINUSE) when the port is taken: the caller decides.
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, name="agentfetch-callback", daemon=True)
+        self._thread.start()
+
+    @property
+    def redirect_uri(self) -> str:
+        return f"http://{self.redirect_host}:{self.port}{self.path}"
+
+    def _handle(self, request: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(request.path)
+        if parts.path != self.path or self._done.is_set():
+            self._reply(request, 404, "Not found", "This is agentfetch's sign-in listener.")
+            return
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        params = dict(pairs)
+        if len(params) != len(pairs) or not ({"code", "error", "state"} & params.keys()):
+            self._reply(request, 400, "Bad request", "This does not look like an authorization response.")
+            return
+        state_ok = self.expected_state is not None and hmac.compare_digest(
+            params.get("state", "").encode(), self.expected_state.encode()
+        )
+        if not state_ok:
+            title, text, status = "Sign-in refused", "This response does not belong to the pending sign-in.", 400
+        elif "error" in params:
+            title, text, status = "Sign-in did not complete", "agentfetch was not authorized. You can close this tab.", 200
+        else:
+            title, text, status = "Signed in", "agentfetch is authorized. You can close this tab.", 200
+        self._params = params
+        self._done.set()
+        self._reply(request, status, title, text)
+
+    @staticmethod
+    def _reply(request: BaseHTTPRequestHandler, status: int, title: str, text: str) -> None:
+        body = _PAGE.format(title=html.escape(title), text=html.escape(text)).encode()
+        request.send_response(status)
+        request.send_header("Content-Type", "text/html; charset=utf-8")
+        request.send_header("Content-Length", str(len(body)))
+        request.send_header("Cache-Control", "no-store")
+        request.send_header("Referrer-Policy", "no-referrer")
+        request.end_headers()
+        request.wfile.write(body)
+
+    def wait(self, timeout: float) -> dict[str, str]:
+        """The callback's query parameters; AuthorizationTimeout after ``timeout`` seconds."""
+        if not self._done.wait(timeout) or self._params is None:
+            raise AuthorizationTimeout(
+                f"no authorization callback on {self.redirect_uri} within {timeout:g} s",
+                hint="finish signing in in the browser, or raise --auth-timeout",
+            )
+        return self._params
+
+    def close(self) -> None:
+        self._done.set()  # wakes a waiter if the flow is abandoned
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> LoopbackListener:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,144 @@
+"""Authorization Server Metadata: RFC 8414, with OpenID Connect Discovery 1.0 as fallback."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from ..errors import AuthorizationError, MetadataMismatch, SecurityError
+from .binding import _shorten, require_secure_endpoint
+
+__all__ = ["AuthorizationServer", "metadata_urls", "parse_authorization_server"]
+
+
+@dataclass(frozen=True)
+class AuthorizationServer:
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    registration_endpoint: str | None = None
+    revocation_endpoint: str | None = None
+    device_authorization_endpoint: str | None = None
+    scopes_supported: tuple[str, ...] = ()
+    grant_types_supported: tuple[str, ...] = ()
+    token_endpoint_auth_methods_supported: tuple[str, ...] = ()
+    #: RFC 9207: the callback MUST carry ``iss`` when this is true.
+    iss_parameter_supported: bool = False
+    client_id_metadata_document_supported: bool = False
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+def metadata_urls(issuer: str) -> list[str]:
+    """The discovery URLs for ``issuer``, in the order PROTOCOL.md §3 gives.
+
+    ``https://as/tenant1`` gives ``https://as/.well-known/oauth-authorization-server/tenant1``,
+    ``https://as/.well-known/openid-configuration/tenant1`` and
+    ``https://as/tenant1/.well-known/openid-configuration``.
+    """
+    parts = urlsplit(issuer)
+    path = parts.path.rstrip("/")
+
+    def url(p: str) -> str:
+        return urlunsplit((parts.scheme, parts.netloc, p, "", ""))
+
+    urls = [
+        url("/.well-known/oauth-authorization-server" + path),
+        url("/.well-known/openid-configuration" + path),
+        url(path + "/.well-known/openid-configuration"),
+    ]
+    return list(dict.fromkeys(urls))
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if isinstance(value, list):
+        return tuple(v for v in value if isinstance(v, str))
+    return ()
+
+
+def _metadata_class():
+    # authlib validates types and required fields; only its transport rule is
+    # replaced, because loopback issuers (local dev servers, the demo) are http.
+    from authlib.oauth2 import rfc8414
+
+    class _Metadata(rfc8414.AuthorizationServerMetadata):
+        def validate_issuer(self) -> None:
+            issuer = self.get("issuer")
+            if not issuer:
+                raise ValueError('"issuer" is required')
+            parts = urlsplit(issuer)
+            if parts.query or parts.fragment:
+                raise ValueError('"issuer" has no query or fragment')
+
+        def _optional_url(self, key: str) -> None:
+            if self.get(key) is not None:
+                require_secure_endpoint(self.get(key), key)
+
+        def validate_authorization_endpoint(self) -> None:
+            if not self.get("authorization_endpoint"):
+                raise ValueError('"authorization_endpoint" is required')
+
+        def validate_token_endpoint(self) -> None:
+            if not self.get("token_endpoint"):
+                raise ValueError('"token_endpoint" is required')
+
+        def validate_jwks_uri(self) -> None:
+            self._optional_url("jwks_uri")
+
+        def validate_registration_endpoint(self) -> None:
+            self._optional_url("registration_endpoint")
+
+        def validate_revocation_endpoint(self) -> None:
+            self._optional_url("revocation_endpoint")
+
+        def validate_introspection_endpoint(self) -> None:
+            self._optional_url("introspection_endpoint")
+
+    return _Metadata
+
+
+def parse_authorization_server(document: Any, *, issuer: str, metadata_url: str) -> AuthorizationServer:
+    """Validate AS metadata for ``issuer`` (RFC 8414 §3.3, PROTOCOL.md §3)."""
+    from authlib.oauth2 import rfc9207
+
+    where = _shorten(metadata_url)
+    if not isinstance(document, dict):
+        raise AuthorizationError(f"authorization server metadata at {where} is not a JSON object")
+    require_secure_endpoint(issuer, "issuer")
+    if document.get("issuer") != issuer:
+        raise MetadataMismatch(
+            f"authorization server metadata at {where} names issuer "
+            f"{_shorten(str(document.get('issuer')))}, expected {_shorten(issuer)} (RFC 8414 §3.3)"
+        )
+    metadata = _metadata_class()(document)
+    try:
+        metadata.validate(metadata_classes=[rfc9207.AuthorizationServerMetadata])
+    except ValueError as exc:
+        raise AuthorizationError(f"invalid authorization server metadata at {where}: {exc}") from exc
+    authorization_endpoint = require_secure_endpoint(document["authorization_endpoint"], "authorization_endpoint")
+    token_endpoint = require_secure_endpoint(document["token_endpoint"], "token_endpoint")
+    device_endpoint = document.get("device_authorization_endpoint")
+    if device_endpoint is not None:
+        require_secure_endpoint(device_endpoint, "device_authorization_endpoint")
+    if "code" not in _strings(document.get("response_types_supported")):
+        raise AuthorizationError(f"authorization server {_shorten(issuer)} does not support response_type=code")
+    # OAuth 2.1 / the MCP authorization spec: no advertised S256 means no PKCE we can rely on.
+    if "S256" not in _strings(document.get("code_challenge_methods_supported")):
+        raise SecurityError(
+            f"authorization server {_shorten(issuer)} does not advertise PKCE S256 "
+            "(code_challenge_methods_supported); refusing an authorization flow without PKCE"
+        )
+    return AuthorizationServer(
+        issuer=issuer,
+        authorization_endpoint=authorization_endpoint,
+        token_endpoint=token_endpoint,
+        registration_endpoint=document.get("registration_endpoint"),
+        revocation_endpoint=document.get("revocation_endpoint"),
+        device_authorization_endpoint=device_endpoint,
+        scopes_supported=_strings(document.get("scopes_supported")),
+        grant_types_supported=_strings(document.get("grant_types_supported")),
+        token_endpoint_auth_methods_supported=_strings(document.get("token_endpoint_auth_methods_supported")),
+        iss_parameter_supported=document.get("authorization_response_iss_parameter_supported") is True,
+        client_id_metadata_document_supported=document.get("client_id_metadata_document_supported") is True,
+        raw=dict(document),
+    )

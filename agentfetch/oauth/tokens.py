@@ -1,0 +1,146 @@
+"""Token endpoint and revocation: RFC 6749 §4.1.3, §5, §6; RFC 7009; RFC 8707."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from urllib.parse import quote
+from dataclasses import dataclass
+
+import httpx
+
+from ..errors import AuthorizationError
+from ..store import TokenSet
+from .binding import _shorten
+from ._http import form_request
+
+__all__ = [
+    "ClientIdentity",
+    "TokenEndpointError",
+    "authorization_code_request",
+    "refresh_request",
+    "revocation_request",
+    "parse_token_response",
+]
+
+
+@dataclass(frozen=True)
+class ClientIdentity:
+    client_id: str
+    client_secret: str | None = None
+    #: RFC 7591 ``token_endpoint_auth_method``: none, client_secret_basic or client_secret_post.
+    auth_method: str = "none"
+
+    def __repr__(self) -> str:
+        return f"ClientIdentity(client_id={self.client_id!r}, auth_method={self.auth_method!r})"
+
+
+class TokenEndpointError(AuthorizationError):
+    """An RFC 6749 §5.2 error from the token endpoint; ``error`` is the code."""
+
+    def __init__(self, error: str, description: str | None, status: int) -> None:
+        message = f"token endpoint answered {status} {_shorten(error, 60)}"
+        if description:
+            message += f": {_shorten(description)}"
+        super().__init__(message)
+        self.error = error
+        self.description = description or ""
+        self.status = status
+
+
+def _client_auth(client: ClientIdentity, form: dict[str, str]) -> dict[str, str]:
+    """RFC 6749 §2.3: a public client sends client_id; a confidential one authenticates."""
+    headers: dict[str, str] = {}
+    if client.client_secret and client.auth_method == "client_secret_basic":
+        # §2.3.1: both parts are form-urlencoded before the Basic encoding.
+        pair = f"{quote(client.client_id, safe='')}:{quote(client.client_secret, safe='')}"
+        headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+    else:
+        form["client_id"] = client.client_id
+        if client.client_secret:
+            form["client_secret"] = client.client_secret
+    return headers
+
+
+def authorization_code_request(
+    token_endpoint: str, *, client: ClientIdentity, code: str, redirect_uri: str, code_verifier: str, resource: str
+) -> httpx.Request:
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": redirect_uri,
+        "code_verifier": code_verifier,
+        "resource": resource,
+    }
+    return form_request(token_endpoint, form, _client_auth(client, form))
+
+
+def refresh_request(
+    token_endpoint: str, *, client: ClientIdentity, refresh_token: str, resource: str
+) -> httpx.Request:
+    form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "resource": resource}
+    return form_request(token_endpoint, form, _client_auth(client, form))
+
+
+def revocation_request(
+    revocation_endpoint: str, *, client: ClientIdentity, token: str, token_type_hint: str
+) -> httpx.Request:
+    form = {"token": token, "token_type_hint": token_type_hint}
+    return form_request(revocation_endpoint, form, _client_auth(client, form))
+
+
+def _json_object(response: httpx.Response) -> dict | None:
+    try:
+        body = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def parse_token_response(
+    response: httpx.Response, *, requested_scopes: tuple[str, ...] = (), previous: TokenSet | None = None,
+    now: float | None = None,
+) -> TokenSet:
+    """RFC 6749 §5.1 success or §5.2 error. ``previous`` keeps a refresh token
+    the server did not rotate (§6) and the scope when the server omits it."""
+    body = _json_object(response)
+    if response.status_code != 200:
+        if body and isinstance(body.get("error"), str):
+            description = body.get("error_description")
+            raise TokenEndpointError(
+                body["error"], description if isinstance(description, str) else None, response.status_code
+            )
+        raise AuthorizationError(f"token endpoint {_shorten(str(response.url))} answered HTTP {response.status_code}")
+    if body is None:
+        raise AuthorizationError("token endpoint returned something other than a JSON object")
+    access_token = body.get("access_token")
+    if not isinstance(access_token, str) or not access_token:
+        raise AuthorizationError("token endpoint returned no access_token")
+    token_type = body.get("token_type")
+    if not isinstance(token_type, str) or token_type.lower() != "bearer":
+        raise AuthorizationError(
+            f"token endpoint returned token_type {_shorten(str(token_type), 40)!r}; only Bearer is supported"
+        )
+    expires_in = body.get("expires_in")
+    if isinstance(expires_in, str) and expires_in.isdigit():  # seen in the wild
+        expires_in = int(expires_in)
+    expires_at = None
+    if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool) and expires_in >= 0:
+        expires_at = (now if now is not None else time.time()) + float(expires_in)
+    refresh_token = body.get("refresh_token")
+    if not isinstance(refresh_token, str) or not refresh_token:
+        refresh_token = previous.refresh_token if previous else None
+    scope = body.get("scope")
+    if not isinstance(scope, str):
+        # RFC 6749 §5.1: scope omitted means "as requested".
+        scope = (previous.scope if previous else None) or (" ".join(requested_scopes) or None)
+    return TokenSet(
+        access_token=access_token,
+        token_type="Bearer",
+        refresh_token=refresh_token,
+        expires_at=expires_at,
+        scope=scope,
+    )
+
+
