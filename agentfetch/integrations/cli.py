@@ -1,0 +1,94 @@
+"""``agentfetch mcp`` and ``agentfetch install opencode|goose``, mounted by :mod:`agentfetch._cli_tools`.
+
+Import-light: the MCP SDK and the installers load only when their command runs.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from ..cli import guarded
+from .mcp_server import DEFAULT_AUTH_TIMEOUT
+
+__all__ = ["install_app", "mcp_command"]
+
+
+def mcp_command(
+    auth_timeout: Annotated[
+        float,
+        typer.Option("--auth-timeout", min=1, help="Seconds a fetch may wait for the human to finish signing in."),
+    ] = DEFAULT_AUTH_TIMEOUT,
+) -> None:
+    """Run the MCP server on stdio (for Goose, Claude Code, Codex, Cursor...)."""
+
+    def action() -> None:
+        try:
+            from .mcp_server import run
+        except ImportError as error:
+            from ..errors import UsageError
+
+            raise UsageError(f"the MCP server needs the mcp package ({error.name} is missing)",
+                             hint="pip install 'agentfetch[mcp]'") from None
+        run(auth_timeout=auth_timeout)
+
+    guarded(action)
+
+
+install_app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Install agentfetch into an agent host (OpenCode, Goose).",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@install_app.command("opencode")
+def install_opencode_command(
+    global_: Annotated[bool, typer.Option("--global", help="Install for every project (~/.config/opencode/tools/).")] = False,
+    replace_webfetch: Annotated[
+        bool, typer.Option("--replace-webfetch", help="Name the tool webfetch, taking the place of OpenCode's own.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite a different file of the same name.")] = False,
+) -> None:
+    """Write agentfetch's tool file into .opencode/tools/ (or the global tools directory)."""
+
+    def action() -> None:
+        from .install import install_opencode
+
+        path = install_opencode(global_=global_, replace_webfetch=replace_webfetch, force=force)
+        tool = "webfetch" if replace_webfetch else "agentfetch"
+        sys.stdout.write(f"wrote {path}\nOpenCode now offers the {tool} tool (restart OpenCode to load it).\n")
+
+    guarded(action)
+
+
+@install_app.command("goose")
+def install_goose_command(
+    print_: Annotated[bool, typer.Option("--print", help="Print the config.yaml entry and the deep link; change nothing.")] = False,
+    merge: Annotated[bool, typer.Option("--merge", help="Add or update the entry in ~/.config/goose/config.yaml.")] = False,
+) -> None:
+    """Add agentfetch to Goose as an MCP extension (prints the entry unless --merge)."""
+
+    def action() -> None:
+        from ..errors import UsageError
+        from .install import goose_deeplink, goose_entry_yaml, merge_goose_config
+
+        if print_ and merge:
+            raise UsageError("choose --print or --merge, not both")
+        if not merge:
+            sys.stdout.write("# Add to ~/.config/goose/config.yaml (or run: agentfetch install goose --merge)\n")
+            sys.stdout.write(goose_entry_yaml())
+            sys.stdout.write(f"\n# Or open this link to install it in Goose Desktop:\n# {goose_deeplink()}\n")
+            return
+        outcome = merge_goose_config()
+        if outcome.action == "unchanged":
+            sys.stdout.write(f"{outcome.path} already has the agentfetch extension\n")
+            return
+        sys.stdout.write(f"{outcome.action} the agentfetch extension in {outcome.path}\n")
+        if outcome.backup is not None:
+            sys.stdout.write(f"previous file kept as {outcome.backup}\n")
+
+    guarded(action)

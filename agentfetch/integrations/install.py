@@ -1,0 +1,267 @@
+"""Put agentfetch into agent hosts: OpenCode's custom tools, Goose's extensions.
+
+Goose keeps its settings in ``~/.config/goose/config.yaml``, a file the human
+also edits. PyYAML is not a dependency of agentfetch, so the merge is a careful
+line-based edit of the one ``extensions:`` block that never rewrites the rest
+of the file; when PyYAML happens to be installed it double-checks the result
+(every other key parses to what it was before) before anything is written.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from ..errors import StoreError, UsageError
+
+__all__ = [
+    "EXTENSION_NAME",
+    "GOOSE_TIMEOUT",
+    "opencode_tool_source",
+    "opencode_tools_dir",
+    "install_opencode",
+    "goose_command",
+    "goose_entry",
+    "goose_entry_yaml",
+    "goose_deeplink",
+    "goose_config_path",
+    "merge_goose_config",
+    "GooseMerge",
+]
+
+EXTENSION_NAME = "agentfetch"
+EXTENSION_DESCRIPTION = "Fetch web pages as clean Markdown, signing in (OAuth) behind identity-aware proxies"
+#: Seconds Goose waits for one tool call: above the MCP server's own sign-in
+#: timeout, so that a slow sign-in ends with agentfetch's explanation.
+GOOSE_TIMEOUT = 300
+
+
+# --- OpenCode -----------------------------------------------------------------
+
+
+def opencode_tool_source() -> str:
+    """The OpenCode tool file shipped inside the package (``plugins/opencode/agentfetch.ts``)."""
+    from importlib.resources import files
+
+    return files("agentfetch.integrations").joinpath("assets", "agentfetch.ts").read_text(encoding="utf-8")
+
+
+def opencode_tools_dir(*, global_: bool, project: Path | None = None) -> Path:
+    """``.opencode/tools`` of the project, or OpenCode's global tools directory."""
+    if global_:
+        config_home = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+        return Path(config_home) / "opencode" / "tools"
+    return (project or Path.cwd()) / ".opencode" / "tools"
+
+
+def install_opencode(
+    *, global_: bool = False, replace_webfetch: bool = False, project: Path | None = None, force: bool = False
+) -> Path:
+    """Write the tool file; OpenCode names the tool after the file (``agentfetch`` or ``webfetch``)."""
+    target = opencode_tools_dir(global_=global_, project=project) / (
+        "webfetch.ts" if replace_webfetch else "agentfetch.ts"
+    )
+    source = opencode_tool_source()
+    if target.exists() and not force and target.read_text(encoding="utf-8") != source:
+        raise UsageError(f"{target} exists and differs from agentfetch's tool", hint="pass --force to overwrite it")
+    _write_atomically(target, source)
+    return target
+
+
+# --- Goose --------------------------------------------------------------------
+
+
+def goose_command() -> tuple[str, list[str]]:
+    """The command Goose should run: ``agentfetch mcp`` from PATH when it is
+    there, else this interpreter with ``-m agentfetch mcp`` (a virtualenv that
+    is not on Goose's PATH still works)."""
+    found = shutil.which("agentfetch")
+    if found:
+        return "agentfetch", ["mcp"]
+    return sys.executable, ["-m", "agentfetch", "mcp"]
+
+
+def goose_entry(*, timeout: int = GOOSE_TIMEOUT) -> dict[str, Any]:
+    """The ``extensions.agentfetch`` entry of Goose's config.yaml."""
+    cmd, args = goose_command()
+    return {
+        "name": EXTENSION_NAME,
+        "display_name": "agentfetch",
+        "description": EXTENSION_DESCRIPTION,
+        "type": "stdio",
+        "cmd": cmd,
+        "args": args,
+        "enabled": True,
+        "bundled": False,
+        "envs": {},
+        "env_keys": [],
+        "timeout": timeout,
+    }
+
+
+def _yaml_scalar(value: Any) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        # Double-quoted JSON strings are valid YAML: safe for any path or text.
+        import json
+
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(_yaml_scalar(item) for item in value) + "]"
+    if isinstance(value, dict) and not value:
+        return "{}"
+    raise TypeError(f"no YAML form for {value!r}")
+
+
+def goose_entry_yaml(entry: dict[str, Any] | None = None, *, indent: str = "  ") -> str:
+    """``extensions:`` with the agentfetch entry, as YAML text for config.yaml."""
+    entry = goose_entry() if entry is None else entry
+    lines = ["extensions:", f"{indent}{EXTENSION_NAME}:"]
+    lines += [f"{indent * 2}{key}: {_yaml_scalar(value)}" for key, value in entry.items()]
+    return "\n".join(lines) + "\n"
+
+
+def goose_deeplink(entry: dict[str, Any] | None = None) -> str:
+    """The ``goose://extension?...`` link that installs the extension in Goose Desktop."""
+    entry = goose_entry() if entry is None else entry
+    query = [("cmd", entry["cmd"])] + [("arg", arg) for arg in entry["args"]]
+    query += [
+        ("id", EXTENSION_NAME),
+        ("name", entry["display_name"]),
+        ("description", entry["description"]),
+        ("timeout", str(entry["timeout"])),
+    ]
+    return "goose://extension?" + urlencode(query)
+
+
+def goose_config_path() -> Path:
+    """Goose's config.yaml, where Goose documents it."""
+    if sys.platform == "win32":
+        return Path(os.environ.get("APPDATA", Path.home())) / "Block" / "goose" / "config" / "config.yaml"
+    config_home = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(config_home) / "goose" / "config.yaml"
+
+
+@dataclass(frozen=True)
+class GooseMerge:
+    path: Path
+    #: "added", "replaced" or "unchanged"
+    action: str
+    backup: Path | None
+
+
+_TOP_LEVEL_KEY = re.compile(r"^(?P<key>[^\s#-][^:]*?)\s*:(?P<rest>.*)$")
+
+
+def _is_structural(line: str) -> bool:
+    stripped = line.strip()
+    return bool(stripped) and not stripped.startswith("#")
+
+
+def _indent_of(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _merged_text(original: str, entry: dict[str, Any]) -> tuple[str, str]:
+    """(new text, action). Edits only the ``extensions`` block of a block-style YAML mapping."""
+    if "\t" in original:
+        raise UsageError("config.yaml contains tabs; add the agentfetch entry by hand (agentfetch install goose --print)")
+    lines = original.splitlines()
+    start = next(
+        (i for i, line in enumerate(lines) if (m := _TOP_LEVEL_KEY.match(line)) and m["key"].strip("'\"") == "extensions"),
+        None,
+    )
+    if start is None:
+        prefix = original if not original or original.endswith("\n") else original + "\n"
+        return prefix + goose_entry_yaml(entry), "added"
+    rest = _TOP_LEVEL_KEY.match(lines[start])["rest"].split("#", 1)[0].strip()  # type: ignore[index]
+    end = next((i for i in range(start + 1, len(lines)) if _is_structural(lines[i]) and _indent_of(lines[i]) == 0), len(lines))
+    if rest not in ("", "{}"):
+        raise UsageError(
+            "config.yaml writes extensions in flow style; add the agentfetch entry by hand (agentfetch install goose --print)"
+        )
+    if rest == "{}" and any(_is_structural(line) for line in lines[start + 1 : end]):
+        raise UsageError("config.yaml's extensions block is not understood; add the agentfetch entry by hand")
+    children = [i for i in range(start + 1, end) if _is_structural(lines[i])]
+    indent = " " * (min(_indent_of(lines[i]) for i in children) if children else 2)
+    entry_lines = goose_entry_yaml(entry, indent=indent).splitlines()[1:]
+    existing = next(
+        (i for i in children if _indent_of(lines[i]) == len(indent) and lines[i].strip().split(":", 1)[0].strip("'\"") == EXTENSION_NAME),
+        None,
+    )
+    if existing is None:
+        # After the last entry, before any blank lines that separate the next key.
+        at = children[-1] + 1 if children else start + 1
+        new_lines = lines[:start] + ["extensions:"] + lines[start + 1 : at] + entry_lines + lines[at:]
+        return "\n".join(new_lines) + "\n", "added"
+    entry_end = next(
+        (i for i in range(existing + 1, end) if _is_structural(lines[i]) and _indent_of(lines[i]) <= len(indent)), end
+    )
+    # Keep trailing blank lines and comments that belong to whatever follows.
+    while entry_end > existing + 1 and not _is_structural(lines[entry_end - 1]):
+        entry_end -= 1
+    new_lines = lines[:existing] + entry_lines + lines[entry_end:]
+    text = "\n".join(new_lines) + "\n"
+    return text, "unchanged" if text == (original if original.endswith("\n") else original + "\n") else "replaced"
+
+
+def _check_with_yaml(original: str, merged: str, entry: dict[str, Any]) -> None:
+    try:
+        import yaml
+    except ImportError:
+        return
+    try:
+        before = yaml.safe_load(original) or {}
+        after = yaml.safe_load(merged) or {}
+    except yaml.YAMLError as error:
+        raise UsageError(f"config.yaml is not valid YAML: {error}") from None
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        raise UsageError("config.yaml is not a YAML mapping; add the agentfetch entry by hand")
+    expected = dict(before)
+    extensions = dict(before.get("extensions") or {})
+    extensions[EXTENSION_NAME] = entry
+    expected["extensions"] = extensions
+    if after != expected:
+        raise UsageError("could not merge config.yaml safely; add the agentfetch entry by hand (agentfetch install goose --print)")
+
+
+def merge_goose_config(path: Path | None = None, *, entry: dict[str, Any] | None = None) -> GooseMerge:
+    """Add or update ``extensions.agentfetch`` in Goose's config.yaml, keeping every
+    other line (comments included) as it was. The old file is kept as ``config.yaml.bak``."""
+    path = goose_config_path() if path is None else path
+    entry = goose_entry() if entry is None else entry
+    try:
+        original = path.read_text(encoding="utf-8") if path.exists() else ""
+    except (OSError, UnicodeDecodeError) as error:
+        raise StoreError(f"cannot read {path}: {error}") from None
+    merged, action = _merged_text(original, entry)
+    _check_with_yaml(original, merged, entry)
+    if action == "unchanged":
+        return GooseMerge(path, action, None)
+    backup = None
+    if original:
+        backup = path.with_name(path.name + ".bak")
+        _write_atomically(backup, original)
+    _write_atomically(path, merged)
+    return GooseMerge(path, action, backup)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as error:
+        raise StoreError(f"cannot write {path}: {error}") from None

@@ -1,0 +1,213 @@
+"""``agentfetch mcp``: a stdio MCP server with the tools ``fetch`` and ``auth_status``.
+
+This is what Goose, Claude Code, Codex, Cursor and other MCP hosts load. An MCP
+host gives the server no terminal, so the human is reached through the host:
+
+- Consent to sign in is asked with a form elicitation when the client supports
+  it; the sign-in page is handed over with a URL-mode elicitation when the
+  client supports that (the client shows it and opens the browser).
+- ``AGENTFETCH_CONSENT=allow`` (or ``deny``) in the server's environment answers
+  consent in advance, as for the CLI.
+- With neither, the fetch never starts a browser flow: the tool answers with
+  ``isError`` and tells the human exactly what to run (``agentfetch auth login
+  URL``), instead of waiting for a window nobody will see.
+
+The SDK's fetch is synchronous here and runs in a worker thread, so the OAuth
+flow's blocking callbacks (consent, open the browser) can hop back onto the
+event loop to elicit from the client while the fetch waits.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import TYPE_CHECKING, Annotated, Any
+
+from .spec import DEFAULT_MAX_LENGTH, PARAMETER_DOCS, TOOL_DESCRIPTION, TOOL_NAME, tool_spec
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import Context, MCPServer
+
+__all__ = ["build_server", "run", "DEFAULT_AUTH_TIMEOUT"]
+
+#: Seconds a tool call may wait for the human to finish signing in. MCP hosts
+#: time tool calls out (Goose: the extension's ``timeout``, 300 s by default);
+#: staying below that means the human gets our explanation, not the host's.
+DEFAULT_AUTH_TIMEOUT = 240.0
+
+SERVER_INSTRUCTIONS = (
+    "agentfetch fetches web pages as clean Markdown. Use the fetch tool for any http(s) URL. "
+    "When a page is cut, call fetch again with the start_index the answer gives. "
+    "Pages behind a company sign-in may ask the human for consent and a browser sign-in; "
+    "if fetch answers with an error that names a command, show it to the human."
+)
+
+
+def _describe_consent(request: Any, url: str) -> str:
+    """The consent question, from whatever the OAuth layer's ConsentRequest carries."""
+    resource = getattr(request, "resource", None) or url
+    issuer = getattr(request, "issuer", None)
+    scopes = getattr(request, "scopes", None)
+    text = f"agentfetch needs to sign you in to fetch {resource}"
+    if issuer:
+        text += f" (sign-in by {issuer})"
+    if scopes:
+        text += f", asking for: {' '.join(scopes) if not isinstance(scopes, str) else scopes}"
+    return text + ". Allow it to open the sign-in page and act on your behalf for this site?"
+
+
+def _supports(context: Context[Any, Any], mode: str) -> bool:
+    capabilities = context.client_capabilities
+    elicitation = getattr(capabilities, "elicitation", None) if capabilities is not None else None
+    if elicitation is None:
+        return False
+    form = getattr(elicitation, "form", None)
+    url = getattr(elicitation, "url", None)
+    if mode == "url":
+        return url is not None
+    # An empty elicitation capability ({}) predates modes and means form.
+    return form is not None or url is None
+
+
+class _HostInteraction:
+    """The OAuth flow's callbacks for one tool call, answered through the MCP client.
+
+    The callbacks are called from the worker thread that runs the fetch; each
+    one blocks that thread on an elicitation sent from the event loop.
+    """
+
+    def __init__(self, context: Context[Any, Any], url: str) -> None:
+        self.context = context
+        self.url = url
+        self.pending_elicitation: str | None = None
+
+    def fetcher_options(self, consent: str) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        if consent in ("allow", "deny"):
+            options["consent"] = consent
+        elif _supports(self.context, "form"):
+            options["consent"] = self.ask_consent
+        else:
+            # Nobody can be asked: never start a flow, answer with what to run.
+            options["consent"] = "deny"
+            options["interactive"] = False
+        if _supports(self.context, "url"):
+            options["open_browser"] = self.show_sign_in_page
+        return options
+
+    def ask_consent(self, request: Any) -> bool:
+        import anyio.from_thread
+        from pydantic import BaseModel, Field
+
+        class Consent(BaseModel):
+            allow: bool = Field(description="Sign in and fetch the page")
+
+        answer = anyio.from_thread.run(self.context.elicit, _describe_consent(request, self.url), Consent)
+        return answer.action == "accept" and bool(answer.data.allow)
+
+    def show_sign_in_page(self, authorization_url: str) -> bool:
+        import anyio.from_thread
+
+        from ..errors import ConsentDenied
+
+        elicitation_id = uuid.uuid4().hex
+        answer = anyio.from_thread.run(
+            self.context.elicit_url,
+            f"Sign in to let agentfetch fetch {self.url}. Open this page in your browser and finish signing in.",
+            authorization_url,
+            elicitation_id,
+        )
+        if answer.action != "accept":
+            raise ConsentDenied("you declined to open the sign-in page")
+        self.pending_elicitation = elicitation_id
+        return True
+
+    async def finish(self) -> None:
+        """Tell the client the URL elicitation is over (the callback arrived)."""
+        if self.pending_elicitation is None:
+            return
+        try:
+            await self.context.session.send_elicit_complete(self.pending_elicitation)
+        except Exception:  # noqa: BLE001 - a courtesy notification; the answer matters more
+            pass
+
+
+def build_server(*, auth_timeout: float = DEFAULT_AUTH_TIMEOUT) -> MCPServer[Any]:
+    """The MCP server object (not started), for embedding or testing in-process."""
+    import anyio.to_thread
+    from mcp.server.mcpserver import Context, MCPServer
+    from mcp.types import CallToolResult, TextContent, ToolAnnotations
+    from pydantic import Field
+
+    from .._version import __version__
+
+    server: MCPServer[Any] = MCPServer(
+        "agentfetch", version=__version__, instructions=SERVER_INSTRUCTIONS, log_level="WARNING"
+    )
+
+    def text_result(text: str, *, is_error: bool = False) -> CallToolResult:
+        return CallToolResult(content=[TextContent(type="text", text=text)], is_error=is_error)
+
+    @server.tool(
+        name=TOOL_NAME,
+        description=TOOL_DESCRIPTION,
+        annotations=ToolAnnotations(title="Fetch a web page", read_only_hint=True, open_world_hint=True),
+    )
+    async def fetch(
+        url: Annotated[str, Field(description=PARAMETER_DOCS["url"])],
+        context: Context[Any, Any],
+        max_length: Annotated[int, Field(ge=1, description=PARAMETER_DOCS["max_length"])] = DEFAULT_MAX_LENGTH,
+        start_index: Annotated[int, Field(ge=0, description=PARAMETER_DOCS["start_index"])] = 0,
+        raw: Annotated[bool, Field(description=PARAMETER_DOCS["raw"])] = False,
+    ) -> CallToolResult:
+        interaction = _HostInteraction(context, url)
+        consent = os.environ.get("AGENTFETCH_CONSENT", "ask").strip().lower()
+        spec = tool_spec(auth_timeout=auth_timeout, **interaction.fetcher_options(consent))
+        arguments = {"url": url, "max_length": max_length, "start_index": start_index, "raw": raw}
+        # Cancellable: when the host gives up on the call, it is not kept waiting.
+        output = await anyio.to_thread.run_sync(spec.invoke, arguments, abandon_on_cancel=True)
+        await interaction.finish()
+        return text_result(output.text, is_error=output.is_error)
+
+    @server.tool(
+        name="auth_status",
+        description="List the sites agentfetch holds a sign-in for, and until when (never the tokens).",
+        annotations=ToolAnnotations(title="agentfetch sign-ins", read_only_hint=True, open_world_hint=False),
+    )
+    async def auth_status() -> CallToolResult:
+        from ..errors import AgentFetchError
+
+        try:
+            text = await anyio.to_thread.run_sync(_auth_status_text)
+        except AgentFetchError as error:
+            return text_result(f"Error ({error.kind}): {error}", is_error=True)
+        return text_result(text)
+
+    return server
+
+
+def _auth_status_text() -> str:
+    """The sign-ins held in the credential store, one JSON line each (no secrets)."""
+    import json
+
+    from ..store import open_store
+
+    lines = []
+    for credential in open_store().list():
+        tokens = credential.tokens
+        entry = {
+            "resource": credential.key.resource,
+            "issuer": credential.key.issuer,
+            "scope": tokens.scope,
+            "expires_at": tokens.expires_at,
+            "refreshable": tokens.refresh_token is not None,
+        }
+        lines.append(json.dumps(entry, ensure_ascii=False))
+    if not lines:
+        return "No sign-ins stored. agentfetch signs in when a fetched page asks for it."
+    return "\n".join(lines)
+
+
+def run(*, auth_timeout: float = DEFAULT_AUTH_TIMEOUT) -> None:
+    """Serve MCP on stdin/stdout until the client closes the pipe."""
+    build_server(auth_timeout=auth_timeout).run("stdio")

@@ -1,0 +1,1 @@
+../../agentfetch/integrations/assets/agentfetch.ts
