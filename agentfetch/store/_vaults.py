@@ -49,9 +49,15 @@ def new_ref() -> str:
 
 
 def _safe_reason(exc: BaseException, secrets: dict[str, str] | None = None) -> str:
-    # Backend messages are not ours: make sure none of them echoes a secret.
+    # Backend messages are not ours and may echo the value they were given
+    # (or one chunk of it): keep a message only when it is short and shares
+    # no run of 12 characters with any secret.
     text = str(exc)
-    if not text or any(value and value in text for value in (secrets or {}).values()):
+    values = [value for value in (secrets or {}).values() if value]
+    echoes = any(value in text for value in values) or any(
+        text[i : i + 12] in value for value in values for i in range(len(text) - 11)
+    )
+    if not text or len(text) > 200 or echoes:
         return type(exc).__name__
     return f"{type(exc).__name__}: {text}"
 

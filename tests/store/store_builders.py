@@ -64,9 +64,16 @@ class MemoryKeyring(KeyringBackend):
             raise PasswordDeleteError(username) from None
 
 
-def spawn(code: str, *args: str, home: Path, backend: str | None = "file", **kwargs: object) -> subprocess.Popen[str]:
+def spawn(
+    code: str,
+    *args: str,
+    home: Path,
+    backend: str | None = "file",
+    env_extra: dict[str, str] | None = None,
+    **kwargs: object,
+) -> subprocess.Popen[str]:
     """Run ``code`` in a fresh interpreter that imports agentfetch from this tree."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "AGENTFETCH_HOME": str(home)}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "AGENTFETCH_HOME": str(home), **(env_extra or {})}
     env.pop("AGENTFETCH_STORE", None)
     if backend is not None:
         env["AGENTFETCH_STORE"] = backend
