@@ -1,0 +1,807 @@
+"""The authorization server: RFC 8414 metadata, RFC 7591 registration, RFC 6749 code flow with
+RFC 7636 PKCE, RFC 8707 resource and RFC 9207 iss, refresh rotation, RFC 7009 revocation and the
+RFC 8628 device flow. Faults from ``DemoConfig.faults`` bend it in documented ways.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlencode, urlsplit
+
+from . import _pages
+from ._config import DEMO_ADMINS, DEMO_USERS
+from ._http import Request, Response, add_query, json_response, redirect, single
+from ._state import (
+    AccessToken,
+    AuthorizationCode,
+    Client,
+    DeviceAuthorization,
+    Grant,
+    PendingAuthorization,
+    new_secret,
+)
+
+if TYPE_CHECKING:
+    from ._app import DemoApp
+
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+GRANT_TYPES = ("authorization_code", "refresh_token", DEVICE_GRANT)
+AUTH_METHODS = ("none", "client_secret_basic", "client_secret_post")
+SESSION_COOKIE = "demo_session"
+CSRF_COOKIE = "demo_csrf"
+FOREIGN_AUDIENCE = "https://other-resource.example"
+USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
+_LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+def oauth_error(error: str, description: str, status: int = 400, **headers: str) -> Response:
+    """An RFC 6749 §5.2 error answer (also used by RFC 7591 §3.2.2, RFC 7009 and RFC 8628)."""
+    response = json_response(status, {"error": error, "error_description": description})
+    response.headers += [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
+    response.headers += list(headers.items())
+    return response
+
+
+def _no_store(response: Response) -> Response:
+    response.headers += [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
+    return response
+
+
+def s256(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def _valid_verifier(verifier: str) -> bool:
+    """RFC 7636 §4.1: 43 to 128 unreserved characters."""
+    unreserved = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+    return 43 <= len(verifier) <= 128 and set(verifier) <= unreserved
+
+
+class AuthorizationServer:
+    def __init__(self, app: DemoApp) -> None:
+        self.app = app
+
+    # -- identifiers -------------------------------------------------------------------------
+
+    def url(self, name: str) -> str:
+        return f"{self.app.issuer}/oauth/{name}"
+
+    def endpoints(self) -> dict[str, str]:
+        cfg = self.app.config
+        urls = {
+            "authorization_endpoint": self.url("authorize"),
+            "token_endpoint": self.url("token"),
+            "revocation_endpoint": self.url("revoke"),
+            "device_authorization_endpoint": self.url("device_authorization"),
+            "jwks_uri": self.url("jwks"),
+        }
+        if cfg.registration:
+            urls["registration_endpoint"] = self.url("register")
+        return urls
+
+    def scopes_offered(self) -> list[str]:
+        cfg = self.app.config
+        return [s for s in cfg.scopes if not (s == "offline_access" and cfg.has("no_offline_access"))]
+
+    def metadata(self, *, oidc: bool) -> dict[str, object]:
+        """RFC 8414 §2 (and OpenID Connect Discovery 1.0 §3 when ``oidc``)."""
+        cfg = self.app.config
+        issuer = self.app.issuer + "/evil-twin" if cfg.has("as_wrong_issuer") else self.app.issuer
+        doc: dict[str, object] = {
+            "issuer": issuer,
+            **self.endpoints(),
+            "scopes_supported": self.scopes_offered(),
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": list(GRANT_TYPES),
+            "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
+            "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
+            "code_challenge_methods_supported": ["plain"] if cfg.has("no_s256") else ["S256"],
+            "authorization_response_iss_parameter_supported": True,
+            "service_documentation": self.app.origin + "/pages/api",
+        }
+        if oidc:
+            doc["subject_types_supported"] = ["public"]
+            doc["id_token_signing_alg_values_supported"] = ["ES256"]
+        return doc
+
+    # -- routing -----------------------------------------------------------------------------
+
+    def handle(self, req: Request, name: str) -> Response:
+        routes = {
+            ("GET", "jwks"): lambda: json_response(200, self.app.signer.jwks(), content_type="application/jwk-set+json"),
+            ("POST", "register"): lambda: self.register(req),
+            ("GET", "authorize"): lambda: self.authorize(req, req.query),
+            ("POST", "authorize"): lambda: self.authorize(req, req.form()),
+            ("GET", "login"): lambda: self.login_form(req),
+            ("POST", "login"): lambda: self.login(req),
+            ("GET", "consent"): lambda: self.consent_form(req),
+            ("POST", "consent"): lambda: self.consent(req),
+            ("POST", "token"): lambda: self.token(req),
+            ("POST", "revoke"): lambda: self.revoke(req),
+            ("POST", "device_authorization"): lambda: self.device_authorization(req),
+            ("GET", "device"): lambda: self.device_form(req),
+            ("POST", "device"): lambda: self.device_submit(req),
+            ("GET", "logout"): lambda: self.logout(req),
+        }
+        if name == "register" and not self.app.config.registration:
+            return json_response(404, {"error": "not_found", "error_description": "registration is disabled"})
+        route = routes.get((req.method, name))
+        if route is None:
+            if any(key[1] == name for key in routes):
+                return Response(405, b"method not allowed\n", [("Allow", ", ".join(k[0] for k in routes if k[1] == name))])
+            return json_response(404, {"error": "not_found"})
+        return route()
+
+    # -- RFC 7591 registration ---------------------------------------------------------------
+
+    def redirect_uri_problem(self, uri: object) -> str | None:
+        """Why ``uri`` may not be a redirect URI (RFC 6749 §3.1.2, RFC 8252 §7), or ``None``."""
+        if not isinstance(uri, str) or not uri:
+            return "redirect_uris must be non-empty strings"
+        cfg = self.app.config
+        parts = urlsplit(uri)
+        if parts.fragment or "#" in uri:
+            return f"redirect URI must not contain a fragment: {uri}"
+        if parts.scheme == "https" and parts.hostname:
+            return None
+        if parts.scheme == "http":
+            host = parts.hostname or ""
+            if host not in _LOOPBACK_HOSTS:
+                return f"plain http redirect URIs are allowed only on loopback: {uri}"
+            if cfg.has("localhost_only_redirect") and host != "localhost":
+                return f"this server accepts only http://localhost redirect URIs: {uri}"
+            if cfg.has("loopback_ip_only_redirect") and host == "localhost":
+                return f"this server accepts only loopback IP redirect URIs (RFC 8252 §8.3): {uri}"
+            return None
+        if parts.scheme and "." in parts.scheme and not parts.netloc:
+            return None  # RFC 8252 §7.1 private-use URI scheme
+        return f"unsupported redirect URI: {uri}"
+
+    def register(self, req: Request) -> Response:
+        if req.header("Content-Type").split(";")[0].strip().lower() != "application/json":
+            return oauth_error("invalid_client_metadata", "the request body must be application/json")
+        try:
+            meta = json.loads(req.body or b"null")
+        except ValueError:
+            return oauth_error("invalid_client_metadata", "the request body is not valid JSON")
+        if not isinstance(meta, dict):
+            return oauth_error("invalid_client_metadata", "client metadata must be a JSON object")
+        grant_types = meta.get("grant_types", ["authorization_code"])
+        response_types = meta.get("response_types", ["code"])
+        method = meta.get("token_endpoint_auth_method", "client_secret_basic")
+        redirect_uris = meta.get("redirect_uris", [])
+        scope = meta.get("scope")
+        client_name = meta.get("client_name", "Unnamed client")
+        for name, value in (("grant_types", grant_types), ("response_types", response_types),
+                            ("redirect_uris", redirect_uris)):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                return oauth_error("invalid_client_metadata", f"{name} must be an array of strings")
+        if not isinstance(client_name, str):
+            return oauth_error("invalid_client_metadata", "client_name must be a string")
+        unsupported = [g for g in grant_types if g not in GRANT_TYPES]
+        if unsupported:
+            return oauth_error("invalid_client_metadata", f"unsupported grant_types: {' '.join(unsupported)}")
+        if any(r != "code" for r in response_types):
+            return oauth_error("invalid_client_metadata", "only the 'code' response type is supported")
+        if "authorization_code" in grant_types and "code" not in response_types:
+            return oauth_error("invalid_client_metadata", "grant type authorization_code needs response type code")
+        if method not in AUTH_METHODS:
+            return oauth_error("invalid_client_metadata", f"unsupported token_endpoint_auth_method: {method}")
+        if scope is not None:
+            if not isinstance(scope, str):
+                return oauth_error("invalid_client_metadata", "scope must be a space-separated string")
+            unknown = [s for s in scope.split() if s not in self.app.config.scopes]
+            if unknown:
+                return oauth_error("invalid_client_metadata", f"unknown scope: {' '.join(unknown)}")
+        if "authorization_code" in grant_types and not redirect_uris:
+            return oauth_error("invalid_redirect_uri", "redirect_uris is required for the authorization_code grant")
+        for uri in redirect_uris:
+            problem = self.redirect_uri_problem(uri)
+            if problem:
+                return oauth_error("invalid_redirect_uri", problem)
+        client = Client(
+            client_id=new_secret("demo-client-", 12),
+            client_name=client_name,
+            redirect_uris=tuple(redirect_uris),
+            grant_types=tuple(grant_types),
+            response_types=tuple(response_types),
+            token_endpoint_auth_method=method,
+            scope=scope,
+            client_secret=None if method == "none" else new_secret(nbytes=32),
+        )
+        with self.app.state.lock:
+            self.app.state.clients[client.client_id] = client
+        response = _no_store(json_response(201, client.metadata()))
+        response.client_id = client.client_id
+        response.event = "client.registered"
+        return response
+
+    def redirect_uri_allowed(self, client: Client, uri: str) -> bool:
+        """RFC 8252 §7.3: a loopback redirect URI matches a registered one on any port."""
+        if self.redirect_uri_problem(uri) is not None:
+            return False
+        if client.any_loopback and urlsplit(uri).scheme == "http":
+            return True
+        if uri in client.redirect_uris:
+            return True
+        if self.app.config.has("exact_redirect_port"):
+            return False
+        asked = urlsplit(uri)
+        if asked.scheme != "http":
+            return False
+        for registered in map(urlsplit, client.redirect_uris):
+            if (registered.scheme, registered.hostname, registered.path, registered.query) == (
+                asked.scheme, asked.hostname, asked.path, asked.query
+            ):
+                return True
+        return False
+
+    # -- sessions and CSRF -------------------------------------------------------------------
+
+    def session_user(self, req: Request) -> str | None:
+        token = req.cookies.get(SESSION_COOKIE)
+        if not token:
+            return None
+        with self.app.state.lock:
+            return self.app.state.sessions.get(token)
+
+    def _csrf(self, req: Request, response_headers: list[tuple[str, str]]) -> str:
+        """Double-submit cookie: the form carries the cookie's value back."""
+        token = req.cookies.get(CSRF_COOKIE)
+        if not token:
+            token = new_secret(nbytes=16)
+            response_headers.append(("Set-Cookie", f"{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax"))
+        return token
+
+    def _csrf_ok(self, req: Request, form: dict[str, list[str]]) -> bool:
+        cookie = req.cookies.get(CSRF_COOKIE, "")
+        sent = (form.get("csrf") or [""])[0]
+        return bool(cookie) and hmac.compare_digest(cookie, sent)
+
+    def _with_csrf(self, req: Request, build: object) -> Response:
+        headers: list[tuple[str, str]] = []
+        csrf = self._csrf(req, headers)
+        response = build(csrf)  # type: ignore[operator]
+        response.headers += headers
+        return response
+
+    def _safe_next(self, target: str | None) -> str:
+        # Only same-origin paths: never an open redirect.
+        if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+            return target
+        return "/"
+
+    # -- RFC 6749 §4.1 authorization endpoint ------------------------------------------------
+
+    def authorize(self, req: Request, params: dict[str, list[str]]) -> Response:
+        cfg = self.app.config
+        try:
+            client_id = single(params, "client_id")
+            redirect_uri = single(params, "redirect_uri")
+        except ValueError as exc:
+            return _pages.message_page("Invalid request", str(exc), 400)
+        with self.app.state.lock:
+            client = self.app.state.clients.get(client_id or "")
+        if client is None:
+            return _pages.message_page("Unknown client", "The client_id is missing or not registered.", 400)
+        if redirect_uri is None and len(client.redirect_uris) == 1:
+            redirect_uri = client.redirect_uris[0]
+        if not redirect_uri or not self.redirect_uri_allowed(client, redirect_uri):
+            # RFC 6749 §4.1.2.1: never redirect to an unverified URI; tell the user instead.
+            return _pages.message_page(
+                "Invalid redirect URI", "The redirect_uri is missing or not registered for this client.", 400
+            )
+        state = (params.get("state") or [None])[0]
+
+        def fail(error: str, description: str) -> Response:
+            answer = {"error": error, "error_description": description, "iss": self.app.issuer}
+            if state is not None:
+                answer["state"] = state
+            response = redirect(add_query(redirect_uri, answer))
+            response.client_id = client.client_id
+            return response
+
+        try:
+            values = {name: single(params, name) for name in (
+                "response_type", "scope", "state", "code_challenge", "code_challenge_method", "resource")}
+        except ValueError as exc:
+            return fail("invalid_request", str(exc))
+        if values["response_type"] != "code":
+            return fail("unsupported_response_type", "only response_type=code is supported")
+        if "authorization_code" not in client.grant_types:
+            return fail("unauthorized_client", "this client is not registered for the authorization_code grant")
+        challenge, method = values["code_challenge"], values["code_challenge_method"] or "plain"
+        if not challenge:
+            return fail("invalid_request", "PKCE is required: send code_challenge with code_challenge_method=S256")
+        allowed_methods = ("S256", "plain") if cfg.has("no_s256") else ("S256",)
+        if method not in allowed_methods:
+            return fail("invalid_request", f"code_challenge_method {method} is not supported; use S256")
+        scopes, problem = self._requested_scopes(values["scope"])
+        if problem:
+            return fail("invalid_scope", problem)
+        if not values["resource"]:
+            return fail("invalid_request", "the resource parameter is required (RFC 8707)")
+        resource = self.app.canonical_resource(values["resource"])
+        if resource is None:
+            return fail("invalid_target", "the resource parameter names no resource protected here")
+        pending = PendingAuthorization(
+            txn=new_secret(nbytes=16),
+            client_id=client.client_id,
+            scopes=scopes,
+            resource=resource,
+            redirect_uri=redirect_uri,
+            state=state,
+            code_challenge=challenge,
+            code_challenge_method=method,
+        )
+        with self.app.state.lock:
+            self.app.state.pending[pending.txn] = pending
+        target = self.url("consent") if self.session_user(req) else self.url("login")
+        response = redirect(f"{target}?{urlencode({'txn': pending.txn})}")
+        response.client_id = client.client_id
+        response.user = self.session_user(req)
+        return response
+
+    def _requested_scopes(self, scope: str | None) -> tuple[tuple[str, ...], str | None]:
+        cfg = self.app.config
+        asked = (scope or "").split() or ["read"]
+        if cfg.has("no_offline_access"):
+            asked = [s for s in asked if s != "offline_access"]
+        unknown = [s for s in asked if s not in cfg.scopes]
+        if unknown:
+            return (), f"unknown scope: {' '.join(unknown)}"
+        return tuple(dict.fromkeys(asked)), None
+
+    # -- login, consent ------------------------------------------------------------------------
+
+    def login_form(self, req: Request, error: str | None = None, form: dict[str, list[str]] | None = None) -> Response:
+        source = form if form is not None else req.query
+        hidden = {k: source[k][0] for k in ("txn", "next") if source.get(k)}
+        return self._with_csrf(
+            req, lambda csrf: _pages.login_page(self.url("login"), {**hidden, "csrf": csrf}, DEMO_USERS, error)
+        )
+
+    def login(self, req: Request) -> Response:
+        form = req.form()
+        if not self._csrf_ok(req, form):
+            return _pages.message_page("Session expired", "The sign-in form expired; go back and try again.", 400)
+        username = (form.get("username") or [""])[0]
+        password = (form.get("password") or [""])[0]
+        expected = DEMO_USERS.get(username)
+        if expected is None or not hmac.compare_digest(expected, password):
+            response = self.login_form(req, "Wrong username or password.", form)
+            response.event = "login.failed"
+            return response
+        session = new_secret(nbytes=24)
+        with self.app.state.lock:
+            self.app.state.sessions[session] = username
+        txn = (form.get("txn") or [""])[0]
+        target = f"{self.url('consent')}?{urlencode({'txn': txn})}" if txn else self._safe_next(
+            (form.get("next") or [None])[0])
+        response = redirect(target)
+        response.headers.append(("Set-Cookie", f"{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax"))
+        response.user = username
+        response.event = "login"
+        return response
+
+    def logout(self, req: Request) -> Response:
+        token = req.cookies.get(SESSION_COOKIE)
+        with self.app.state.lock:
+            user = self.app.state.sessions.pop(token or "", None)
+        response = _pages.message_page("Signed out", "You are signed out.")
+        response.headers.append(("Set-Cookie", f"{SESSION_COOKIE}=; Path=/; Max-Age=0"))
+        response.user = user
+        return response
+
+    def _granted(self, user: str, scopes: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Policy: only admins may grant ``admin``. Returns (granted, withheld)."""
+        withheld = tuple(s for s in scopes if s == "admin" and user not in DEMO_ADMINS)
+        return tuple(s for s in scopes if s not in withheld), withheld
+
+    def consent_form(self, req: Request) -> Response:
+        txn = (req.query.get("txn") or [""])[0]
+        with self.app.state.lock:
+            pending = self.app.state.pending.get(txn)
+            client = self.app.state.clients.get(pending.client_id) if pending else None
+        if pending is None or client is None:
+            return _pages.message_page("Request expired", "This authorization request is unknown or expired.", 400)
+        user = self.session_user(req)
+        if user is None:
+            return redirect(f"{self.url('login')}?{urlencode({'txn': txn})}")
+        granted, withheld = self._granted(user, pending.scopes)
+        response = self._with_csrf(req, lambda csrf: _pages.consent_page(
+            self.url("consent"), {"txn": txn, "csrf": csrf}, user=user, client_name=client.client_name,
+            client_id=client.client_id, resource=pending.resource, scopes=granted, withheld=withheld))
+        response.user, response.client_id = user, client.client_id
+        return response
+
+    def consent(self, req: Request) -> Response:
+        form = req.form()
+        user = self.session_user(req)
+        if user is None or not self._csrf_ok(req, form):
+            return _pages.message_page("Session expired", "Sign in again and retry from your application.", 400)
+        with self.app.state.lock:
+            pending = self.app.state.pending.pop((form.get("txn") or [""])[0], None)
+        if pending is None:
+            return _pages.message_page("Request expired", "This authorization request is unknown or expired.", 400)
+        approved = (form.get("decision") or [""])[0] == "approve"
+        granted, _ = self._granted(user, pending.scopes)
+        if pending.device_code is not None:
+            response = self._finish_device(pending.device_code, user, granted if approved else None)
+        elif approved:
+            response = self._deliver_code(pending, user, granted)
+        else:
+            response = self._deliver(pending, {"error": "access_denied", "error_description": "the user denied access"})
+        response.user, response.client_id = user, pending.client_id
+        response.event = "consent.approved" if approved else "consent.denied"
+        return response
+
+    def _deliver_code(self, pending: PendingAuthorization, user: str, scopes: tuple[str, ...]) -> Response:
+        code = new_secret(nbytes=24)
+        with self.app.state.lock:
+            self.app.state.codes[code] = AuthorizationCode(
+                client_id=pending.client_id,
+                redirect_uri=pending.redirect_uri,
+                user=user,
+                scopes=scopes,
+                resource=pending.resource,
+                code_challenge=pending.code_challenge,
+                code_challenge_method=pending.code_challenge_method,
+                expires_at=time.time() + self.app.config.code_lifetime,
+            )
+        return self._deliver(pending, {"code": code})
+
+    def _deliver(self, pending: PendingAuthorization, answer: dict[str, str]) -> Response:
+        """The authorization response (RFC 6749 §4.1.2), bent by the callback faults."""
+        cfg = self.app.config
+        if cfg.has("no_callback"):
+            return _pages.message_page("Almost there", "Access was recorded, but this server never calls back.")
+        state = pending.state
+        if state is not None:
+            answer["state"] = state + "-tampered" if cfg.has("callback_wrong_state") else state
+        elif cfg.has("callback_wrong_state"):
+            answer["state"] = "unexpected-state"
+        if not cfg.has("callback_missing_iss"):
+            answer["iss"] = "https://evil-issuer.example" if cfg.has("callback_wrong_iss") else self.app.issuer
+        return redirect(add_query(pending.redirect_uri, answer))
+
+    # -- client authentication (RFC 6749 §2.3) -------------------------------------------------
+
+    def authenticate_client(self, req: Request, form: dict[str, list[str]]) -> Client | Response:
+        basic = req.header("Authorization")
+        client_id = (form.get("client_id") or [None])[0]
+        secret: str | None = None
+        method = "none"
+        if basic.lower().startswith("basic "):
+            try:
+                decoded = base64.b64decode(basic[6:].strip(), validate=True).decode()
+                raw_id, _, raw_secret = decoded.partition(":")
+            except (ValueError, UnicodeDecodeError):
+                return self._invalid_client("malformed Basic credentials", basic=True)
+            client_id, secret, method = unquote(raw_id), unquote(raw_secret), "client_secret_basic"
+        elif form.get("client_secret"):
+            secret, method = form["client_secret"][0], "client_secret_post"
+        with self.app.state.lock:
+            client = self.app.state.clients.get(client_id or "")
+        if client is None:
+            return self._invalid_client("unknown or missing client_id", basic=method == "client_secret_basic")
+        if client.token_endpoint_auth_method != method:
+            return self._invalid_client(
+                f"this client authenticates with {client.token_endpoint_auth_method}", basic=method == "client_secret_basic")
+        if client.client_secret is not None and not hmac.compare_digest(client.client_secret, secret or ""):
+            return self._invalid_client("client authentication failed", basic=method == "client_secret_basic")
+        return client
+
+    def _invalid_client(self, description: str, *, basic: bool) -> Response:
+        if basic:
+            return oauth_error("invalid_client", description, 401, **{"WWW-Authenticate": 'Basic realm="demo"'})
+        return oauth_error("invalid_client", description, 401)
+
+    # -- RFC 6749 §3.2 token endpoint --------------------------------------------------------------
+
+    def token(self, req: Request) -> Response:
+        if not req.is_form():
+            return oauth_error("invalid_request", "the token request must be application/x-www-form-urlencoded")
+        form = req.form()
+        repeated = [name for name, values in form.items() if len(values) > 1 and name != "resource"]
+        if repeated:
+            return oauth_error("invalid_request", f"parameter {repeated[0]} is included more than once")
+        client = self.authenticate_client(req, form)
+        if isinstance(client, Response):
+            return client
+        params = {name: values[0] for name, values in form.items()}
+        grant_type = params.get("grant_type")
+        handlers = {
+            "authorization_code": self._code_grant,
+            "refresh_token": self._refresh_grant,
+            DEVICE_GRANT: self._device_grant,
+        }
+        if not grant_type:
+            response = oauth_error("invalid_request", "grant_type is required")
+        elif grant_type not in handlers:
+            response = oauth_error("unsupported_grant_type", f"grant_type {grant_type} is not supported")
+        elif grant_type != DEVICE_GRANT and grant_type not in client.grant_types and not client.any_loopback:
+            response = oauth_error("unauthorized_client", f"this client is not registered for {grant_type}")
+        else:
+            response = handlers[grant_type](client, params, form.get("resource") or [])
+        response.client_id = response.client_id or client.client_id
+        return response
+
+    def _resource_problem(self, resources: list[str], granted: str) -> Response | None:
+        """RFC 8707 §2.2: a resource in the token request must be one the grant covers."""
+        for value in resources:
+            if self.app.canonical_resource(value) != granted:
+                return oauth_error("invalid_target", "the resource was not part of this authorization grant")
+        return None
+
+    def _code_grant(self, client: Client, params: dict[str, str], resources: list[str]) -> Response:
+        code_value, verifier = params.get("code"), params.get("code_verifier")
+        if not code_value:
+            return oauth_error("invalid_request", "code is required")
+        if not verifier:
+            return oauth_error("invalid_request", "code_verifier is required (PKCE)")
+        with self.app.state.lock:
+            code = self.app.state.codes.get(code_value)
+            if code is None or code.client_id != client.client_id:
+                return oauth_error("invalid_grant", "the authorization code is invalid or was issued to another client")
+            if code.used:
+                # RFC 6749 §4.1.2: a replayed code revokes what it already produced.
+                self.app.state.revoke_grant(code.grant_id)
+                return oauth_error("invalid_grant", "the authorization code was already used")
+            code.used = True
+        if time.time() > code.expires_at:
+            return oauth_error("invalid_grant", "the authorization code expired")
+        if params.get("redirect_uri") != code.redirect_uri:
+            return oauth_error("invalid_grant", "redirect_uri does not match the authorization request")
+        expected = s256(verifier) if code.code_challenge_method == "S256" else verifier
+        if not _valid_verifier(verifier) or not hmac.compare_digest(expected, code.code_challenge):
+            return oauth_error("invalid_grant", "PKCE verification failed")
+        problem = self._resource_problem(resources, code.resource)
+        if problem:
+            return problem
+        grant = Grant(new_secret(nbytes=12), code.user, client.client_id, code.scopes, code.resource)
+        with self.app.state.lock:
+            self.app.state.grants[grant.grant_id] = grant
+            code.grant_id = grant.grant_id
+        return self._token_response(grant, grant.scopes, "token.issued")
+
+    def _refresh_grant(self, client: Client, params: dict[str, str], resources: list[str]) -> Response:
+        refresh = params.get("refresh_token")
+        if not refresh:
+            return oauth_error("invalid_request", "refresh_token is required")
+        state = self.app.state
+        with state.lock:
+            grant = state.grants.get(state.refresh_tokens.get(refresh) or "")
+            if grant is None or grant.revoked or grant.client_id != client.client_id:
+                return oauth_error("invalid_grant", "the refresh token is invalid, rotated or revoked")
+            if time.time() > grant.refresh_expires_at:
+                return oauth_error("invalid_grant", "the refresh token expired")
+            if self.app.config.has("refresh_invalid_grant"):
+                state.revoke_grant(grant.grant_id)
+                response = oauth_error("invalid_grant", "access was revoked by policy; authorize again")
+                response.user = grant.user
+                return response
+            scopes = grant.scopes
+            if params.get("scope"):
+                asked = tuple(params["scope"].split())
+                if not set(asked) <= set(grant.scopes):
+                    return oauth_error("invalid_scope", "a refresh may not widen the granted scope")
+                scopes = asked
+            problem = self._resource_problem(resources, grant.resource)
+            if problem:
+                return problem
+            return self._token_response(grant, scopes, "token.refreshed")
+
+    def _device_grant(self, client: Client, params: dict[str, str], resources: list[str]) -> Response:
+        device_code = params.get("device_code")
+        if not device_code:
+            return oauth_error("invalid_request", "device_code is required")
+        state = self.app.state
+        with state.lock:
+            device = state.devices.get(device_code)
+            if device is None or device.client_id != client.client_id or device.status == "used":
+                return oauth_error("invalid_grant", "the device code is invalid")
+            now = time.time()
+            if now > device.expires_at:
+                return oauth_error("expired_token", "the device code expired; start again")
+            if now - device.last_poll < device.interval:
+                device.last_poll = now
+                device.interval += 5  # RFC 8628 §3.5
+                return oauth_error("slow_down", f"poll at most every {device.interval} seconds")
+            device.last_poll = now
+            if device.status == "pending":
+                return oauth_error("authorization_pending", "the user has not finished yet")
+            if device.status == "denied":
+                return oauth_error("access_denied", "the user denied access")
+            problem = self._resource_problem(resources, device.resource)
+            if problem:
+                return problem
+            device.status = "used"
+            grant = Grant(new_secret(nbytes=12), device.user or "", client.client_id, device.granted_scopes,
+                          device.resource)
+            state.grants[grant.grant_id] = grant
+        return self._token_response(grant, grant.scopes, "token.issued")
+
+    def _token_response(self, grant: Grant, scopes: tuple[str, ...], event: str) -> Response:
+        body = self.issue(grant, scopes)
+        response = _no_store(json_response(200, body))
+        response.user, response.client_id, response.event = grant.user, grant.client_id, event
+        return response
+
+    def issue(self, grant: Grant, scopes: tuple[str, ...]) -> dict[str, object]:
+        """Mint an access token (and rotate the refresh token when offline_access was granted)."""
+        cfg = self.app.config
+        now = time.time()
+        lifetime = cfg.token_lifetime
+        record = AccessToken(
+            jti=new_secret(nbytes=12),
+            grant_id=grant.grant_id,
+            user=grant.user,
+            client_id=grant.client_id,
+            scopes=scopes,
+            audience=FOREIGN_AUDIENCE if cfg.has("wrong_aud") else grant.resource,
+            issued_at=now,
+            expires_at=now + lifetime,
+        )
+        state = self.app.state
+        if cfg.has("opaque_tokens"):
+            token = new_secret("oauth:", 32)
+        else:
+            token = self.app.signer.sign({
+                "iss": self.app.issuer,
+                "sub": grant.user,
+                "aud": record.audience,
+                "client_id": grant.client_id,
+                "scope": " ".join(scopes),
+                "iat": int(now),
+                "exp": int(now + lifetime),
+                "jti": record.jti,
+            })
+        body: dict[str, object] = {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": lifetime,
+            "scope": " ".join(scopes),
+        }
+        with state.lock:
+            state.access[record.jti] = record
+            if cfg.has("opaque_tokens"):
+                state.opaque[token] = record.jti
+            grant.access_ids.add(record.jti)
+            if "offline_access" in grant.scopes and not cfg.has("no_offline_access"):
+                if grant.refresh_token:
+                    state.refresh_tokens[grant.refresh_token] = None  # rotated: the old one is dead
+                grant.refresh_token = new_secret(nbytes=32)
+                grant.refresh_expires_at = now + cfg.refresh_token_lifetime
+                state.refresh_tokens[grant.refresh_token] = grant.grant_id
+                body["refresh_token"] = grant.refresh_token
+        return body
+
+    # -- RFC 7009 revocation ---------------------------------------------------------------------
+
+    def revoke(self, req: Request) -> Response:
+        if not req.is_form():
+            return oauth_error("invalid_request", "the revocation request must be application/x-www-form-urlencoded")
+        form = req.form()
+        client = self.authenticate_client(req, form)
+        if isinstance(client, Response):
+            return client
+        token = (form.get("token") or [""])[0]
+        if not token:
+            return oauth_error("invalid_request", "token is required")
+        state = self.app.state
+        user = None
+        with state.lock:
+            grant = state.grants.get(state.refresh_tokens.get(token) or "")
+            if grant is not None and grant.client_id == client.client_id:
+                state.revoke_grant(grant.grant_id)
+                user = grant.user
+            jti = state.opaque.get(token) or (self.app.signer.verify(token) or {}).get("jti")
+            record = state.access.get(jti or "")
+            if record is not None and record.client_id == client.client_id:
+                state.revoked_access.add(record.jti)
+                user = record.user
+        # RFC 7009 §2.2: 200 whether or not the token was known, so nothing leaks.
+        response = _no_store(Response(200, b"", [("Content-Length", "0")]))
+        response.user, response.client_id, response.event = user, client.client_id, "token.revoked"
+        return response
+
+    # -- RFC 8628 device authorization -----------------------------------------------------------
+
+    def device_authorization(self, req: Request) -> Response:
+        if not req.is_form():
+            return oauth_error("invalid_request", "the request must be application/x-www-form-urlencoded")
+        form = req.form()
+        client = self.authenticate_client(req, form)
+        if isinstance(client, Response):
+            return client
+        scopes, problem = self._requested_scopes((form.get("scope") or [None])[0])
+        if problem:
+            return oauth_error("invalid_scope", problem)
+        resource_value = (form.get("resource") or [""])[0]
+        if not resource_value:
+            return oauth_error("invalid_request", "the resource parameter is required (RFC 8707)")
+        resource = self.app.canonical_resource(resource_value)
+        if resource is None:
+            return oauth_error("invalid_target", "the resource parameter names no resource protected here")
+        cfg = self.app.config
+        raw = "".join(secrets.choice(USER_CODE_ALPHABET) for _ in range(8))
+        device = DeviceAuthorization(
+            device_code=new_secret(nbytes=32),
+            user_code=f"{raw[:4]}-{raw[4:]}",
+            client_id=client.client_id,
+            scopes=scopes,
+            resource=resource,
+            expires_at=time.time() + cfg.device_code_lifetime,
+            interval=cfg.device_interval,
+        )
+        with self.app.state.lock:
+            self.app.state.devices[device.device_code] = device
+            self.app.state.user_codes[raw] = device.device_code
+        verification = self.url("device")
+        response = _no_store(json_response(200, {
+            "device_code": device.device_code,
+            "user_code": device.user_code,
+            "verification_uri": verification,
+            "verification_uri_complete": f"{verification}?{urlencode({'user_code': device.user_code})}",
+            "expires_in": cfg.device_code_lifetime,
+            "interval": device.interval,
+        }))
+        response.client_id, response.event = client.client_id, "device.started"
+        return response
+
+    def device_form(self, req: Request) -> Response:
+        if self.session_user(req) is None:
+            return redirect(f"{self.url('login')}?{urlencode({'next': req.target})}")
+        code = (req.query.get("user_code") or [""])[0]
+        response = self._with_csrf(req, lambda csrf: _pages.device_page(self.url("device"), {"csrf": csrf}, code))
+        response.user = self.session_user(req)
+        return response
+
+    def device_submit(self, req: Request) -> Response:
+        form = req.form()
+        user = self.session_user(req)
+        if user is None or not self._csrf_ok(req, form):
+            return redirect(f"{self.url('login')}?{urlencode({'next': urlsplit(self.url('device')).path})}")
+        entered = "".join(ch for ch in (form.get("user_code") or [""])[0].upper() if ch.isalnum())
+        state = self.app.state
+        with state.lock:
+            device = state.devices.get(state.user_codes.get(entered, ""))
+            usable = device is not None and device.status == "pending" and time.time() <= device.expires_at
+        if not usable or device is None:
+            return self._with_csrf(req, lambda csrf: _pages.device_page(
+                self.url("device"), {"csrf": csrf}, entered, "That code is unknown or expired."))
+        pending = PendingAuthorization(
+            txn=new_secret(nbytes=16),
+            client_id=device.client_id,
+            scopes=device.scopes,
+            resource=device.resource,
+            device_code=device.device_code,
+        )
+        with state.lock:
+            state.pending[pending.txn] = pending
+        response = redirect(f"{self.url('consent')}?{urlencode({'txn': pending.txn})}")
+        response.user, response.client_id = user, device.client_id
+        return response
+
+    def _finish_device(self, device_code: str, user: str, granted: tuple[str, ...] | None) -> Response:
+        with self.app.state.lock:
+            device = self.app.state.devices.get(device_code)
+            if device is None or device.status != "pending":
+                return _pages.message_page("Request expired", "This device request is no longer pending.", 400)
+            device.user = user
+            if granted is None:
+                device.status = "denied"
+            else:
+                device.status, device.granted_scopes = "approved", granted
+        if granted is None:
+            return _pages.message_page("Access denied", "The device was not connected. You can close this page.")
+        return _pages.message_page("Device connected", "You can return to your device and close this page.")

@@ -1,0 +1,154 @@
+"""What the authorization server remembers: clients, pending authorizations, codes, grants, sessions.
+
+All of it sits behind one lock: the server answers many clients at once and
+refresh-token rotation must be atomic (two refreshes with one token: one wins).
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+
+
+def new_secret(prefix: str = "", nbytes: int = 24) -> str:
+    return prefix + secrets.token_urlsafe(nbytes)
+
+
+@dataclass
+class Client:
+    client_id: str
+    client_name: str
+    redirect_uris: tuple[str, ...]
+    grant_types: tuple[str, ...]
+    response_types: tuple[str, ...]
+    token_endpoint_auth_method: str
+    scope: str | None = None
+    client_secret: str | None = None
+    issued_at: int = field(default_factory=lambda: int(time.time()))
+    #: The pre-registered client accepts any loopback redirect URI.
+    any_loopback: bool = False
+
+    def metadata(self) -> dict[str, object]:
+        """The RFC 7591 §3.2.1 registration response body."""
+        data: dict[str, object] = {
+            "client_id": self.client_id,
+            "client_id_issued_at": self.issued_at,
+            "client_name": self.client_name,
+            "redirect_uris": list(self.redirect_uris),
+            "grant_types": list(self.grant_types),
+            "response_types": list(self.response_types),
+            "token_endpoint_auth_method": self.token_endpoint_auth_method,
+        }
+        if self.scope:
+            data["scope"] = self.scope
+        if self.client_secret:
+            data["client_secret"] = self.client_secret
+            data["client_secret_expires_at"] = 0
+        return data
+
+
+@dataclass
+class PendingAuthorization:
+    """An authorization request (or an RFC 8628 device request) waiting for login and consent."""
+
+    txn: str
+    client_id: str
+    scopes: tuple[str, ...]
+    resource: str
+    redirect_uri: str = ""
+    state: str | None = None
+    code_challenge: str = ""
+    code_challenge_method: str = "S256"
+    device_code: str | None = None
+    csrf: str = field(default_factory=lambda: new_secret(nbytes=16))
+    created: float = field(default_factory=time.time)
+
+
+@dataclass
+class AuthorizationCode:
+    client_id: str
+    redirect_uri: str
+    user: str
+    scopes: tuple[str, ...]
+    resource: str
+    code_challenge: str
+    code_challenge_method: str
+    expires_at: float
+    used: bool = False
+    grant_id: str | None = None
+
+
+@dataclass
+class Grant:
+    """What a user approved for a client: the refresh token and the access tokens hang off it."""
+
+    grant_id: str
+    user: str
+    client_id: str
+    scopes: tuple[str, ...]
+    resource: str
+    refresh_token: str | None = None
+    refresh_expires_at: float = 0.0
+    revoked: bool = False
+    access_ids: set[str] = field(default_factory=set)
+
+
+@dataclass
+class DeviceAuthorization:
+    device_code: str
+    user_code: str
+    client_id: str
+    scopes: tuple[str, ...]
+    resource: str
+    expires_at: float
+    interval: int
+    #: pending, approved, denied, used
+    status: str = "pending"
+    user: str | None = None
+    granted_scopes: tuple[str, ...] = ()
+    last_poll: float = 0.0
+
+
+@dataclass
+class AccessToken:
+    jti: str
+    grant_id: str
+    user: str
+    client_id: str
+    scopes: tuple[str, ...]
+    audience: str
+    issued_at: float
+    expires_at: float
+
+
+class State:
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.clients: dict[str, Client] = {}
+        self.pending: dict[str, PendingAuthorization] = {}
+        self.codes: dict[str, AuthorizationCode] = {}
+        self.grants: dict[str, Grant] = {}
+        #: refresh token -> grant id; rotated tokens stay here mapped to None so reuse is recognised.
+        self.refresh_tokens: dict[str, str | None] = {}
+        self.devices: dict[str, DeviceAuthorization] = {}
+        self.user_codes: dict[str, str] = {}
+        #: Every access token by jti (JWTs) and opaque tokens by value -> jti.
+        self.access: dict[str, AccessToken] = {}
+        self.opaque: dict[str, str] = {}
+        self.revoked_access: set[str] = set()
+        #: session cookie value -> user
+        self.sessions: dict[str, str] = {}
+        #: Access tokens issued before this instant count as expired (``DemoServer.expire_tokens``).
+        self.not_before: float = 0.0
+
+    def revoke_grant(self, grant_id: str | None) -> None:
+        with self.lock:
+            grant = self.grants.get(grant_id or "")
+            if grant is None:
+                return
+            grant.revoked = True
+            if grant.refresh_token:
+                self.refresh_tokens[grant.refresh_token] = None
+            self.revoked_access.update(grant.access_ids)

@@ -1,0 +1,381 @@
+"""The protected app: an internal wiki, its JSON API, OpenAPI description and RFC 9727 catalog.
+
+Each page is written once as blocks and rendered both as a full HTML page (nav,
+header, footer: the chrome a converter must strip) and as the Markdown variant
+served on ``Accept: text/markdown``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ._http import Response, escape, json_response
+
+SITE_NAME = "Acme Internal Wiki"
+
+Block = tuple  # ("h2", text) | ("p", text) | ("ul", [items]) | ("code", lang, text) | ("table", header, rows)
+
+
+@dataclass(frozen=True)
+class Page:
+    slug: str
+    path: str
+    title: str
+    summary: str
+    blocks: tuple[Block, ...]
+
+
+PAGES: tuple[Page, ...] = (
+    Page(
+        "home",
+        "/",
+        "Welcome to the Acme wiki",
+        "Start here: what lives in this wiki and where to find it.",
+        (
+            ("p", "This wiki is the team's shared memory. It sits behind the company access proxy, so every "
+                  "visit is tied to a person."),
+            ("h2", "Popular pages"),
+            ("ul", [
+                "[Getting started](pages/getting-started) for your first day",
+                "[Deploying a service](pages/deploy) with the release tool",
+                "[On-call rotation](pages/oncall) for this quarter",
+                "[Wiki API](pages/api) for scripts and agents",
+            ]),
+            ("h2", "House rules"),
+            ("p", "Write for the next person. Link, do not copy. Anything **secret** goes in the vault, "
+                  "never in a page."),
+        ),
+    ),
+    Page(
+        "getting-started",
+        "/pages/getting-started",
+        "Getting started",
+        "Your first day: accounts, laptop set-up and the tools we use.",
+        (
+            ("p", "Welcome aboard. Work through these steps in order; each takes a few minutes."),
+            ("h2", "Set up your laptop"),
+            ("code", "bash", "git clone https://git.acme.example/platform/dotfiles.git\n"
+                             "cd dotfiles && ./install.sh --profile engineer"),
+            ("h2", "Next steps"),
+            ("ul", [
+                "Read [Deploying a service](deploy) before your first release",
+                "Find your on-call shadow week in the [rotation](oncall)",
+            ]),
+        ),
+    ),
+    Page(
+        "deploy",
+        "/pages/deploy",
+        "Deploying a service",
+        "How releases reach production, with the commands and the environments.",
+        (
+            ("p", "Every service ships through the release tool. A release is a tagged build promoted through "
+                  "three environments."),
+            ("h2", "Environments"),
+            ("table", ("Environment", "URL", "Approval"), (
+                ("staging", "https://staging.acme.example", "none"),
+                ("canary", "https://canary.acme.example", "team lead"),
+                ("production", "https://acme.example", "change board"),
+            )),
+            ("h2", "Cut a release"),
+            ("code", "bash", "release tag --service billing --version 2.4.0\n"
+                             "release promote billing@2.4.0 --to staging"),
+            ("h2", "Check health from Python"),
+            ("code", "python", "import httpx\n\n"
+                               "def healthy(base: str) -> bool:\n"
+                               "    response = httpx.get(f\"{base}/healthz\", timeout=5)\n"
+                               "    return response.status_code == 200"),
+            ("p", "Stuck? Ask the person on the [on-call rotation](oncall)."),
+        ),
+    ),
+    Page(
+        "oncall",
+        "/pages/oncall",
+        "On-call rotation",
+        "Who carries the pager this quarter and how to reach them.",
+        (
+            ("p", "Hand-over happens on Mondays at 10:00 UTC."),
+            ("table", ("Week", "Primary", "Secondary"), (
+                ("1", "alice", "bob"),
+                ("2", "bob", "carol"),
+                ("3", "carol", "alice"),
+            )),
+            ("p", "Escalation policy: see [Getting started](getting-started)."),
+        ),
+    ),
+    Page(
+        "api",
+        "/pages/api",
+        "Wiki API",
+        "The JSON API for scripts and agents, and where its description lives.",
+        (
+            ("p", "Every page is also available as JSON. The API is described by an "
+                  "[OpenAPI document](../api/openapi.json) and listed in the "
+                  "[API catalog](../.well-known/api-catalog) (RFC 9727)."),
+            ("code", "bash", "curl -H 'Authorization: Bearer $TOKEN' http://127.0.0.1:8000/api/pages"),
+        ),
+    ),
+)
+
+PAGES_BY_PATH = {page.path: page for page in PAGES}
+PAGES_BY_SLUG = {page.slug: page for page in PAGES}
+
+_LINK = re.compile(r"\[([^\]]+)\]\(([^)]+)\)")
+_BOLD = re.compile(r"\*\*([^*]+)\*\*")
+
+
+def _inline_html(text: str) -> str:
+    text = escape(text)
+    text = _LINK.sub(lambda m: f'<a href="{m.group(2)}">{m.group(1)}</a>', text)
+    return _BOLD.sub(r"<strong>\1</strong>", text)
+
+
+def _blocks_html(blocks: tuple[Block, ...]) -> str:
+    out: list[str] = []
+    for block in blocks:
+        kind = block[0]
+        if kind in ("h2", "p"):
+            out.append(f"<{kind}>{_inline_html(block[1])}</{kind}>")
+        elif kind == "ul":
+            out.append("<ul>" + "".join(f"<li>{_inline_html(item)}</li>" for item in block[1]) + "</ul>")
+        elif kind == "code":
+            out.append(f'<pre><code class="language-{block[1]}">{escape(block[2])}</code></pre>')
+        elif kind == "table":
+            head = "".join(f"<th>{escape(cell)}</th>" for cell in block[1])
+            rows = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in block[2])
+            out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+    return "\n".join(out)
+
+
+def _blocks_markdown(title: str, blocks: tuple[Block, ...]) -> str:
+    out = [f"# {title}"]
+    for block in blocks:
+        kind = block[0]
+        if kind == "h2":
+            out.append(f"## {block[1]}")
+        elif kind == "p":
+            out.append(block[1])
+        elif kind == "ul":
+            out.append("\n".join(f"- {item}" for item in block[1]))
+        elif kind == "code":
+            out.append(f"```{block[1]}\n{block[2]}\n```")
+        elif kind == "table":
+            lines = ["| " + " | ".join(block[1]) + " |", "|" + "---|" * len(block[1])]
+            lines += ["| " + " | ".join(row) + " |" for row in block[2]]
+            out.append("\n".join(lines))
+    return "\n\n".join(out) + "\n"
+
+
+def layout(title: str, body: str, *, user: str | None = None, current: str = "") -> str:
+    """The site chrome around every page: what a good converter drops."""
+    marker = ' aria-current="page"'
+    nav = "".join(
+        f'<li><a href="{page.path}"{marker if page.path == current else ""}>{escape(page.title)}</a></li>'
+        for page in PAGES
+    )
+    who = f"Signed in as {escape(user)}" if user else "Not signed in"
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{escape(title)} · {SITE_NAME}</title>
+<link rel="api-catalog" href="/.well-known/api-catalog">
+<style>body{{font-family:sans-serif;margin:0}}header,footer{{background:#234;color:#fff;padding:.5em 1em}}
+main{{padding:1em 2em;max-width:50em}}nav{{float:left;width:14em;padding:1em}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #999;padding:.2em .6em}}
+pre{{background:#f4f4f4;padding:.6em}}</style>
+</head>
+<body>
+<header><a href="/" style="color:#fff">{SITE_NAME}</a> · <span class="who">{who}</span></header>
+<nav aria-label="Wiki pages"><ul>{nav}</ul></nav>
+<main>
+<h1>{escape(title)}</h1>
+{body}
+</main>
+<footer>© Acme Corp · Internal use only · <a href="/admin" style="color:#fff">Admin</a></footer>
+</body>
+</html>
+"""
+
+
+def estimate_tokens(text: str) -> int:
+    """A rough LLM token count (about four characters a token), as ``x-markdown-tokens`` reports."""
+    return max(1, (len(text) + 3) // 4)
+
+
+def _markdown_response(markdown: str) -> Response:
+    return Response(
+        200,
+        markdown.encode(),
+        [
+            ("Content-Type", "text/markdown; charset=utf-8"),
+            ("Vary", "Accept"),
+            ("x-markdown-tokens", str(estimate_tokens(markdown))),
+        ],
+    )
+
+
+def wants_markdown(accept: str) -> bool:
+    """``text/markdown`` preferred over ``text/html`` by q-value (ties go to Markdown: it was asked for)."""
+    weights: dict[str, float] = {}
+    for item in accept.split(","):
+        media, *params = (part.strip() for part in item.split(";"))
+        q = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    q = float(param[2:])
+                except ValueError:
+                    q = 0.0
+        weights[media.lower()] = q
+    markdown = weights.get("text/markdown", 0.0)
+    return markdown > 0 and markdown >= weights.get("text/html", 0.0)
+
+
+def page_response(page: Page, accept: str, user: str | None) -> Response:
+    if wants_markdown(accept):
+        return _markdown_response(_blocks_markdown(page.title, page.blocks))
+    markup = layout(page.title, _blocks_html(page.blocks), user=user, current=page.path)
+    return Response(
+        200,
+        markup.encode(),
+        [
+            ("Content-Type", "text/html; charset=utf-8"),
+            ("Vary", "Accept"),
+            ("Link", '</.well-known/api-catalog>; rel="api-catalog"'),
+        ],
+    )
+
+
+def admin_response(accept: str, user: str | None, audit: list[dict[str, object]]) -> Response:
+    columns = ("time", "user", "client_id", "method", "path", "status")
+    recent = audit[-20:]
+    blocks: tuple[Block, ...] = (
+        ("p", "Only holders of the **admin** scope see this page. The audit trail ties every request an "
+              "agent makes to the person who approved it."),
+        ("h2", "Recent requests"),
+        ("table", columns, tuple(tuple(str(entry.get(c) or "-") for c in columns) for entry in recent)),
+    )
+    if wants_markdown(accept):
+        return _markdown_response(_blocks_markdown("Admin", blocks))
+    markup = layout("Admin", _blocks_html(blocks), user=user, current="/admin")
+    return Response(200, markup.encode(), [("Content-Type", "text/html; charset=utf-8"), ("Vary", "Accept")])
+
+
+def openapi_document(origin: str, issuer_endpoints: dict[str, str]) -> dict[str, object]:
+    page_schema = {
+        "type": "object",
+        "required": ["slug", "title", "url"],
+        "properties": {
+            "slug": {"type": "string"},
+            "title": {"type": "string"},
+            "summary": {"type": "string"},
+            "url": {"type": "string", "format": "uri"},
+            "markdown": {"type": "string"},
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": f"{SITE_NAME} API", "version": "1.0.0"},
+        "servers": [{"url": f"{origin}/api"}],
+        "security": [{"oauth": ["read"]}],
+        "components": {
+            "schemas": {"Page": page_schema},
+            "securitySchemes": {
+                "oauth": {
+                    "type": "oauth2",
+                    "flows": {
+                        "authorizationCode": {
+                            "authorizationUrl": issuer_endpoints["authorization_endpoint"],
+                            "tokenUrl": issuer_endpoints["token_endpoint"],
+                            "refreshUrl": issuer_endpoints["token_endpoint"],
+                            "scopes": {"read": "Read wiki pages", "admin": "Administer the wiki"},
+                        }
+                    },
+                }
+            },
+        },
+        "paths": {
+            "/pages": {
+                "get": {
+                    "operationId": "listPages",
+                    "summary": "List the wiki's pages",
+                    "responses": {"200": {"description": "The pages", "content": {"application/json": {
+                        "schema": {"type": "object", "properties": {
+                            "pages": {"type": "array", "items": {"$ref": "#/components/schemas/Page"}}}}}}}},
+                }
+            },
+            "/pages/{slug}": {
+                "get": {
+                    "operationId": "getPage",
+                    "summary": "One page with its Markdown",
+                    "parameters": [{"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": {"description": "The page", "content": {"application/json": {
+                            "schema": {"$ref": "#/components/schemas/Page"}}}},
+                        "404": {"description": "No such page"},
+                    },
+                }
+            },
+            "/me": {
+                "get": {
+                    "operationId": "whoAmI",
+                    "summary": "The user and client behind the credentials used",
+                    "responses": {"200": {"description": "Identity", "content": {"application/json": {
+                        "schema": {"type": "object"}}}}},
+                }
+            },
+        },
+    }
+
+
+def api_catalog(origin: str) -> Response:
+    """RFC 9727 §4: a linkset (RFC 9264) naming the API, its description and its documentation."""
+    linkset = {
+        "linkset": [
+            {
+                "anchor": f"{origin}/api",
+                "service-desc": [{"href": f"{origin}/api/openapi.json", "type": "application/vnd.oai.openapi+json"}],
+                "service-doc": [{"href": f"{origin}/pages/api", "type": "text/html"}],
+                "item": [{"href": f"{origin}/api/pages"}, {"href": f"{origin}/api/me"}],
+            }
+        ]
+    }
+    return json_response(
+        200,
+        linkset,
+        content_type='application/linkset+json; profile="https://www.rfc-editor.org/info/rfc9727"',
+    )
+
+
+def _page_json(origin: str, page: Page, *, with_markdown: bool) -> dict[str, object]:
+    data: dict[str, object] = {
+        "slug": page.slug,
+        "title": page.title,
+        "summary": page.summary,
+        "url": origin + page.path,
+    }
+    if with_markdown:
+        data["markdown"] = _blocks_markdown(page.title, page.blocks)
+    return data
+
+
+def api_response(
+    path: str, origin: str, identity: dict[str, object], issuer_endpoints: dict[str, str]
+) -> Response:
+    if path in ("/api", "/api/"):
+        return json_response(200, {"pages": f"{origin}/api/pages", "me": f"{origin}/api/me",
+                                   "openapi": f"{origin}/api/openapi.json"})
+    if path == "/api/openapi.json":
+        return json_response(200, openapi_document(origin, issuer_endpoints),
+                             content_type="application/vnd.oai.openapi+json")
+    if path == "/api/me":
+        return json_response(200, identity)
+    if path == "/api/pages":
+        return json_response(200, {"pages": [_page_json(origin, p, with_markdown=False) for p in PAGES]})
+    if path.startswith("/api/pages/"):
+        page = PAGES_BY_SLUG.get(path.removeprefix("/api/pages/"))
+        if page is not None:
+            return json_response(200, _page_json(origin, page, with_markdown=True))
+    return json_response(404, {"error": "not_found", "path": path})

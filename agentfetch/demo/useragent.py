@@ -1,0 +1,227 @@
+"""A scripted user agent: walks an authorization server's login and consent pages over HTTP.
+
+It reads the real HTML forms (hidden fields, input types, buttons) and fills
+them as a person would: the username into the text field, the password into
+the password field, then Allow or Deny on the consent page. When the server
+redirects away from itself, that is the authorization response: the user
+agent delivers it (GETs it, so the client's loopback listener receives it)
+and returns the URL.
+
+Usable as the ``BROWSER`` for Python's :mod:`webbrowser`::
+
+    BROWSER="python -m agentfetch.demo.useragent --user alice" agentfetch URL
+
+(``webbrowser`` waits for a command; append ``&`` to run it in the background.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit
+
+from ..errors import AgentFetchError, AuthorizationError
+from ._config import DEMO_USERS
+
+__all__ = ["walk", "main"]
+
+_APPROVE = re.compile(r"allow|approve|accept|authori[sz]e|consent|grant|yes", re.I)
+_DENY = re.compile(r"deny|reject|decline|cancel|refuse|\bno\b", re.I)
+_USERNAME = re.compile(r"user|login|email|account", re.I)
+_TEXTUAL = {"text", "email", ""}
+_MAX_STEPS = 25
+
+
+@dataclass
+class _Button:
+    name: str | None
+    value: str
+    text: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.text} {self.value}".strip()
+
+
+@dataclass
+class _Form:
+    action: str
+    method: str
+    inputs: list[dict[str, str]] = field(default_factory=list)
+    buttons: list[_Button] = field(default_factory=list)
+
+    def has_password(self) -> bool:
+        return any(i.get("type", "").lower() == "password" for i in self.inputs)
+
+
+class _PageParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.forms: list[_Form] = []
+        self.text: list[str] = []
+        self._button: _Button | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.forms.append(_Form(a.get("action", ""), a.get("method", "get").lower()))
+        elif not self.forms:
+            return
+        elif tag == "input":
+            kind = a.get("type", "text").lower()
+            if kind in ("submit", "image"):
+                self.forms[-1].buttons.append(_Button(a.get("name"), a.get("value", "")))
+            elif kind not in ("button", "reset", "file") and a.get("name"):
+                if kind in ("checkbox", "radio") and "checked" not in a:
+                    return
+                self.forms[-1].inputs.append(a)
+        elif tag == "button" and a.get("type", "submit").lower() == "submit":
+            self._button = _Button(a.get("name"), a.get("value", ""))
+            self.forms[-1].buttons.append(self._button)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "button":
+            self._button = None
+
+    def handle_data(self, data: str) -> None:
+        if self._button is not None:
+            self._button.text += data.strip()
+        if data.strip():
+            self.text.append(data.strip())
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port
+
+
+def _fill(form: _Form, username: str, password: str) -> dict[str, str]:
+    data: dict[str, str] = {}
+    username_done = False
+    for field_ in form.inputs:
+        name, kind, value = field_["name"], field_.get("type", "text").lower(), field_.get("value", "")
+        if kind == "password":
+            data[name] = password
+        elif kind in _TEXTUAL and not value and not username_done and (
+            _USERNAME.search(name) or _USERNAME.search(field_.get("autocomplete", ""))
+        ):
+            data[name] = username
+            username_done = True
+        else:
+            data[name] = value
+    return data
+
+
+def _choose_button(form: _Form, approve: bool) -> _Button | None:
+    if not form.buttons:
+        return None
+    wanted = _APPROVE if approve else _DENY
+    for button in form.buttons:
+        if wanted.search(button.label):
+            return button
+    # A page with one plain button (sign in, continue) is not a decision: press it either way.
+    if len(form.buttons) == 1 and not _DENY.search(form.buttons[0].label):
+        return form.buttons[0]
+    raise AuthorizationError(f"the page offers no button to {'approve' if approve else 'deny'}")
+
+
+def walk(
+    authorize_url: str,
+    *,
+    username: str = "alice",
+    password: str | None = None,
+    approve: bool = True,
+    timeout: float = 10.0,
+) -> str:
+    """Act as the human in the browser, from ``authorize_url`` to the redirect back to the client.
+
+    Returns the redirect URL that left the authorization server, after GETting it so the
+    client's loopback listener received it. For flows that end on a page (RFC 8628 device
+    verification) returns that page's URL. Raises :class:`AuthorizationError` when a page
+    answers with an error or the login fails.
+    """
+    import httpx
+
+    if password is None:
+        password = DEMO_USERS.get(username, "")
+    home = _origin(authorize_url)
+    logins = 0
+    with httpx.Client(timeout=timeout, follow_redirects=False,
+                      headers={"User-Agent": "agentfetch-demo-useragent/1.0"}) as client:
+        method, url, data = "GET", authorize_url, None
+        for _ in range(_MAX_STEPS):
+            try:
+                response = client.request(method, url, data=data)
+            except httpx.HTTPError as exc:
+                raise AuthorizationError(f"user agent could not load {urlsplit(url).path}: {exc}") from exc
+            if response.is_redirect:
+                target = urljoin(url, response.headers["location"])
+                if _origin(target) != home:
+                    _deliver(client, target)
+                    return target
+                method, url, data = "GET", target, None
+                continue
+            parser = _PageParser()
+            parser.feed(response.text)
+            page_text = " ".join(parser.text)[:300]
+            forms = [f for f in parser.forms if f.inputs or f.buttons]
+            form = next((f for f in forms if f.has_password()), forms[0] if forms else None)
+            if response.status_code >= 400 and not (form and form.has_password()):
+                raise AuthorizationError(f"the authorization server answered {response.status_code}: {page_text}")
+            if form is None:
+                return str(response.url)
+            if form.has_password():
+                logins += 1
+                if logins > 1:
+                    raise AuthorizationError(f"login as {username} failed: {page_text}")
+            payload = _fill(form, username, password)
+            button = _choose_button(form, approve)
+            if button is not None and button.name:
+                payload[button.name] = button.value
+            url = urljoin(str(response.url), form.action or str(response.url))
+            method, data = ("POST", payload) if form.method == "post" else ("GET", None)
+            if method == "GET":
+                url = str(httpx.URL(url, params=payload))
+        raise AuthorizationError(f"gave up after {_MAX_STEPS} pages without reaching the client")
+
+
+def _deliver(client: object, target: str) -> None:
+    import httpx
+
+    assert isinstance(client, httpx.Client)
+    scheme = urlsplit(target).scheme
+    if scheme not in ("http", "https"):
+        return  # a private-use scheme is the OS's to deliver, not ours
+    try:
+        client.get(target)
+    except httpx.HTTPError as exc:
+        raise AuthorizationError(f"could not deliver the authorization response to the client: {exc}") from exc
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m agentfetch.demo.useragent",
+        description="Walk the demo's login and consent pages as a user and deliver the callback.",
+    )
+    parser.add_argument("url", help="the authorization URL a client asked the browser to open")
+    parser.add_argument("--user", default="alice", help="demo user to sign in as (default: alice)")
+    parser.add_argument("--password", default=None, help="password (default: the demo user's)")
+    parser.add_argument("--deny", action="store_true", help="press Deny on the consent page")
+    parser.add_argument("--timeout", type=float, default=10.0)
+    args = parser.parse_args(argv)
+    try:
+        final = walk(args.url, username=args.user, password=args.password, approve=not args.deny,
+                     timeout=args.timeout)
+    except AgentFetchError as exc:
+        print(f"useragent: {exc}", file=sys.stderr)
+        return exc.exit_code
+    # Only the path: the query carries the authorization code.
+    print(f"useragent: delivered the response to {urlsplit(final)._replace(query='').geturl()}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
