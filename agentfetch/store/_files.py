@@ -135,6 +135,7 @@ def write_atomic(path: Path, payload: bytes) -> None:
     """Replace ``path`` with ``payload`` (mode 0600) so that no reader, and no crash,
     ever sees a partial file. Raises StoreError (disk full, read-only...) and then
     leaves the previous file untouched and no temp file behind."""
+    _sweep_dead_writers(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     fd = -1
     try:
@@ -155,6 +156,31 @@ def write_atomic(path: Path, payload: bytes) -> None:
             pass
         raise StoreError(f"cannot write {display_path(path)}: {_reason(exc)}") from None
     _fsync_dir(path.parent)
+
+
+def _sweep_dead_writers(path: Path) -> None:
+    """Remove temp files left by writers that were killed mid-write, so that
+    agents SIGKILLed by their harness do not slowly fill the disk."""
+    for tmp in path.parent.glob(".*.tmp"):  # .<name>.<pid>.<random>.tmp
+        try:
+            pid = int(tmp.name.rsplit(".", 3)[1])
+        except (ValueError, IndexError):
+            continue
+        if pid != os.getpid() and not _alive(pid):
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else; or no way to tell (Windows)
+        return True
+    return True
 
 
 def _fsync_dir(directory: Path) -> None:
