@@ -32,6 +32,17 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
 
 
 @pytest.fixture
+def no_keyring() -> Iterator[None]:
+    """The state of a headless machine: keyring has nothing to offer."""
+    from keyring.backends import fail
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    yield
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
 def file_store(home: Path) -> CredentialStore:
     return open_store(backend="file", home=home)
 

@@ -46,6 +46,9 @@ class MemoryKeyring(KeyringBackend):
     """A complete keyring backend that keeps entries in a dict."""
 
     priority = 1  # type: ignore[assignment]
+    # Only where a test installs it: keyring would otherwise discover this
+    # subclass and make it every test's default keyring.
+    viable = False  # type: ignore[assignment]
 
     def __init__(self) -> None:
         super().__init__()
