@@ -1,0 +1,219 @@
+"""HTML bytes → :class:`Document`: parse once with lxml, extract, write Markdown."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin
+
+from lxml import etree
+from lxml import html as lxml_html
+
+from agentfetch.content._markdown import MarkdownWriter
+from agentfetch.content._metadata import page_metadata
+from agentfetch.content._model import Document
+from agentfetch.content._readability import (
+    _is_phrasing,
+    extract_article,
+    inner_text,
+    is_visible,
+)
+
+__all__ = ["convert_html"]
+
+_PARSER = lxml_html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+_NOISE_TAGS = ("script", "style", "noscript", "template", "link")
+_IMAGE_ATTR = re.compile(r"\.(jpg|jpeg|png|webp)", re.I)
+_BANNER = re.compile(r"cookie|consent|gdpr|newsletter-signup|paywall|subscribe-modal", re.I)
+_CHROME_TAGS = ("nav", "header", "footer", "aside", "form", "dialog", "menu")
+_CHROME_ROLES = {"navigation", "banner", "contentinfo", "complementary", "menu", "menubar", "dialog", "alertdialog", "search"}
+_SHARE_OR_COMMENTS = re.compile(r"(\b|_)(share|sharing|social|comments?|disqus|related)(\b|_)", re.I)
+_TOO_LITTLE = 500
+
+
+def _parse(data: bytes):
+    try:
+        return lxml_html.document_fromstring(data, parser=_PARSER)
+    except (etree.ParserError, ValueError):
+        return None
+
+
+def convert_html(data: bytes, url: str | None, *, full_page: bool = False) -> Document:
+    """Convert UTF-8 HTML bytes; see :func:`agentfetch.content.html_to_markdown`."""
+    root = _parse(data)
+    if root is None:
+        return Document(title=None, markdown="", kind="html", metadata={}, charset="utf-8")
+    metadata = page_metadata(root, url)
+    title = metadata.pop("title", None) or None
+    base_url = _base_url(root, url)
+    writer = MarkdownWriter(base_url)
+
+    if full_page:
+        body = _prepare(root)
+        _drop_hidden(body)
+        metadata["extraction"] = "full-page"
+        content = writer.convert(body)
+    else:
+        trees = iter([root])
+
+        def fresh_body():
+            tree = next(trees, None)
+            if tree is None:
+                tree = _parse(data)
+            return _prepare(tree) if tree is not None else None
+
+        extraction = extract_article(fresh_body, title or "", metadata_byline=metadata.get("byline"))
+        content = writer.convert(extraction.article) if extraction is not None else ""
+        article_length = extraction.text_length if extraction is not None else 0
+        metadata["extraction"] = "article"
+        if extraction is not None:
+            if extraction.byline and "byline" not in metadata:
+                metadata["byline"] = " ".join(extraction.byline.split())
+            if extraction.direction and "dir" not in metadata:
+                metadata["dir"] = extraction.direction
+        if article_length < _TOO_LITTLE:
+            # An app shell or a list page: the article rules keep next to nothing,
+            # so give the page without its chrome rather than an empty answer.
+            tree = _parse(data)
+            if tree is not None:
+                body = _clean_page(_prepare(tree))
+                if len(inner_text(body)) > max(article_length * 1.5, 1):
+                    content = writer.convert(body)
+                    metadata["extraction"] = "full-page-fallback"
+    markdown = content
+    if title:
+        markdown = f"# {' '.join(title.split())}\n\n{content}" if content else f"# {title}\n"
+    return Document(title=title, markdown=markdown, kind="html", metadata=metadata, charset="utf-8")
+
+
+def _base_url(root, url: str | None) -> str | None:
+    base = root.find(".//base[@href]")
+    if base is None:
+        return url
+    href = base.get("href").strip()
+    try:
+        return urljoin(url, href) if url else href
+    except ValueError:
+        return url
+
+
+def _prepare(root):
+    """Readability's document preparation, plus math kept before scripts go."""
+    _keep_script_math(root)
+    _unwrap_noscript_images(root)
+    for el in list(root.iter(*_NOISE_TAGS)):
+        el.drop_tree()
+    body = root.find("body")
+    if body is None:
+        body = root
+    _replace_break_chains(body)
+    for font in body.iter("font"):
+        font.tag = "span"
+    return body
+
+
+def _keep_script_math(root) -> None:
+    scripts = [s for s in root.iter("script") if (s.get("type") or "").startswith("math/tex")]
+    if not scripts:
+        return
+    # MathJax 2 renders a visual copy next to each script; the script holds the TeX.
+    for el in list(root.iter("span", "div")):
+        cls = el.get("class") or ""
+        if cls.startswith(("MathJax", "MJX")) and el.getparent() is not None:
+            el.drop_tree()
+    for script in scripts:
+        span = script.makeelement("span", {"data-agentfetch-tex": " ".join((script.text or "").split())})
+        if "mode=display" in (script.get("type") or ""):
+            span.set("data-agentfetch-display", "1")
+        span.tail = script.tail
+        script.getparent().replace(script, span)
+
+
+def _unwrap_noscript_images(root) -> None:
+    """Lazy-loading pages put the real ``<img>`` in ``<noscript>``; use it."""
+    for img in list(root.iter("img")):
+        attrib = img.attrib
+        if not any(k in attrib for k in ("src", "srcset", "data-src", "data-srcset")) and not any(
+            _IMAGE_ATTR.search(v) for v in attrib.values()
+        ):
+            img.drop_tree()
+    for noscript in list(root.iter("noscript")):
+        images = list(noscript.iter("img"))
+        if len(images) != 1 or noscript.text_content().strip():
+            continue
+        previous = noscript.getprevious()
+        if previous is None or not _is_single_image(previous):
+            continue
+        old = previous if previous.tag == "img" else next(previous.iter("img"))
+        new = images[0]
+        for name, value in old.attrib.items():
+            if value and (name in ("src", "srcset") or _IMAGE_ATTR.search(value)) and new.get(name) != value:
+                new.set(f"data-old-{name}" if name in new.attrib else name, value)
+        new.tail = previous.tail
+        previous.getparent().replace(previous, new)
+
+
+def _is_single_image(el) -> bool:
+    while el is not None:
+        if el.tag == "img":
+            return True
+        if len(el) != 1 or el.text_content().strip():
+            return False
+        el = el[0]
+    return False
+
+
+def _starts_break_chain(br) -> bool:
+    nxt = br.getnext()
+    return (
+        br.tag == "br" and not (br.tail and br.tail.strip()) and nxt is not None and nxt.tag == "br"
+    )
+
+
+def _replace_break_chains(body) -> None:
+    """``a<br><br>b`` → ``a<p>b</p>``, as Readability's ``_replaceBrs``."""
+    for br in list(body.iter("br")):
+        parent = br.getparent()
+        if parent is None or not _starts_break_chain(br):
+            continue
+        while _starts_break_chain(br):
+            nxt = br.getnext()
+            br.tail = nxt.tail
+            parent.remove(nxt)
+        paragraph = br.makeelement("p", {})
+        paragraph.text = br.tail
+        br.tail = None
+        parent.replace(br, paragraph)
+        sibling = paragraph.getnext()
+        while sibling is not None:
+            if _starts_break_chain(sibling) or not isinstance(sibling.tag, str) or not _is_phrasing(sibling):
+                break
+            following = sibling.getnext()
+            paragraph.append(sibling)
+            sibling = following
+        while len(paragraph) and paragraph[-1].tag == "br" and not (paragraph[-1].tail or "").strip():
+            last = paragraph[-1]
+            paragraph.remove(last)
+        if parent.tag == "p":
+            parent.tag = "div"
+
+
+def _drop_hidden(body) -> None:
+    for el in list(body.iter()):
+        if isinstance(el.tag, str) and el.getparent() is not None and not is_visible(el):
+            el.drop_tree()
+
+
+def _clean_page(body):
+    """The page without chrome: navigation, banners, forms, share bars, comments."""
+    _drop_hidden(body)
+    for el in list(body.iter()):
+        if not isinstance(el.tag, str) or el.getparent() is None:
+            continue
+        match = f"{el.get('class') or ''} {el.get('id') or ''}"
+        if (
+            el.tag in _CHROME_TAGS
+            or el.get("role") in _CHROME_ROLES
+            or (match != " " and (_BANNER.search(match) or _SHARE_OR_COMMENTS.search(match)))
+        ):
+            el.drop_tree()
+    return body
