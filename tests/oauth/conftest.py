@@ -1,0 +1,93 @@
+"""Fixtures for driving OAuth end to end against the demo app on loopback.
+
+The "browser" is the demo's scripted user agent (``walk``), which reads the
+real login and consent forms and delivers the redirect to our listener.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from agentfetch.oauth import OAuth, default_consent
+
+#: Paths a browser visits; everything else in the demo's log is agentfetch talking.
+BROWSER_PATHS = ("/oauth/authorize", "/oauth/login", "/oauth/consent", "/oauth/device")
+
+
+@dataclass
+class Browser:
+    """An ``open_browser`` callable that walks the demo's pages as ``user``."""
+
+    user: str = "alice"
+    approve: bool = True
+    opened: list[str] = field(default_factory=list)
+    codes: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, url: str) -> bool:
+        from agentfetch.demo.useragent import walk
+
+        with self.lock:
+            self.opened.append(url)
+        try:
+            landed = walk(url, username=self.user, approve=self.approve)
+        except Exception:
+            return True  # a person would just see the error page; the listener times out
+        code = parse_qs(urlsplit(landed).query).get("code")
+        if code:
+            self.codes.extend(code)
+        return True
+
+
+@dataclass
+class Trace:
+    lines: list[str] = field(default_factory=list)
+
+    def __call__(self, line: str) -> None:
+        self.lines.append(line)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+@pytest.fixture
+def browser() -> Browser:
+    return Browser()
+
+
+@pytest.fixture
+def trace() -> Trace:
+    return Trace()
+
+
+@pytest.fixture
+def store(agentfetch_home: Path) -> Any:
+    from agentfetch.store import open_store
+
+    return open_store()
+
+
+@pytest.fixture
+def make_auth(store: Any, browser: Browser, trace: Trace) -> Callable[..., OAuth]:
+    def make(**options: Any) -> OAuth:
+        options.setdefault("store", store)
+        options.setdefault("consent", default_consent("allow"))
+        options.setdefault("open_browser", browser)
+        options.setdefault("log", trace)
+        options.setdefault("auth_timeout", 10.0)
+        return OAuth(**options)
+
+    return make
+
+
+def agent_requests(demo: Any) -> list[tuple[str, str, int]]:
+    """What agentfetch itself sent to the demo (browser page loads left out)."""
+    return [(r.method, r.path, r.status) for r in demo.requests if not r.path.startswith(BROWSER_PATHS)]

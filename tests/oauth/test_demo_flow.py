@@ -1,0 +1,298 @@
+"""End to end against the demo app: the flows of issue 4, on a plain httpx client."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from agentfetch.errors import (
+    AccessDenied,
+    AuthorizationError,
+    AuthorizationTimeout,
+    CallbackMismatch,
+    ConsentDenied,
+    ConsentRequired,
+    MetadataMismatch,
+    SecurityError,
+)
+from agentfetch.oauth import OAuth
+
+from .conftest import agent_requests
+
+PRM = "/.well-known/oauth-protected-resource"
+ASM = "/.well-known/oauth-authorization-server"
+
+
+def test_first_flow_round_trips_then_cached_fetch(demo: Any, make_auth: Any, browser: Any, store: Any) -> None:
+    with httpx.Client(auth=make_auth()) as client:
+        response = client.get(demo.url)
+    assert response.status_code == 200 and "Acme" in response.text
+    assert agent_requests(demo) == [
+        ("GET", "/", 401),
+        ("GET", PRM, 200),
+        ("GET", ASM, 200),
+        ("POST", "/oauth/register", 201),
+        ("POST", "/oauth/token", 200),
+        ("GET", "/", 200),
+    ]
+    assert len(browser.opened) == 1
+    (credential,) = store.list()
+    assert credential.key.resource == demo.resource and credential.key.issuer == demo.issuer
+    assert credential.token_endpoint == demo.endpoint("token")
+    assert credential.tokens.refresh_token and credential.tokens.expires_at > time.time() + 200
+    assert "offline_access" in credential.tokens.scope.split()
+    assert credential.subject == "alice"
+    registration = store.registration_get(demo.issuer)
+    assert registration["client_id"] == credential.key.client_id
+    client_meta = demo.clients()[credential.key.client_id]
+    assert client_meta["client_name"] == "agentfetch"
+
+    # A later process (a new OAuth over the same store): exactly one request, no browser.
+    demo.clear_requests()
+    with httpx.Client(auth=make_auth()) as client:
+        assert client.get(demo.url + "pages/welcome").status_code in (200, 404)
+    assert len(agent_requests(demo)) == 1 and len(browser.opened) == 1
+
+
+def test_second_resource_on_same_server_skips_as_metadata_and_registration(
+    demo: Any, make_auth: Any, browser: Any, store: Any
+) -> None:
+    with httpx.Client(auth=make_auth()) as client:
+        assert client.get(demo.api_resource + "/pages").status_code in (200, 404)
+        demo.clear_requests()
+        assert client.get(demo.url).status_code == 200
+    assert agent_requests(demo) == [
+        ("GET", "/", 401),
+        ("GET", PRM, 200),
+        ("POST", "/oauth/token", 200),
+        ("GET", "/", 200),
+    ]
+    assert len(browser.opened) == 2
+    assert {c.key.resource for c in store.list()} == {demo.resource, demo.api_resource}
+    assert len({c.key.client_id for c in store.list()}) == 1
+
+
+def test_refresh_when_the_resource_says_invalid_token(demo: Any, make_auth: Any, browser: Any, store: Any) -> None:
+    with httpx.Client(auth=make_auth()) as client:
+        client.get(demo.url)
+        before = store.list()[0].tokens
+        demo.expire_tokens()
+        demo.clear_requests()
+        assert client.get(demo.url).status_code == 200
+    assert agent_requests(demo) == [("GET", "/", 401), ("POST", "/oauth/token", 200), ("GET", "/", 200)]
+    after = store.list()[0].tokens
+    assert after.access_token != before.access_token and len(browser.opened) == 1
+
+
+def test_refresh_before_expiry_after_a_restart(demo: Any, make_auth: Any, browser: Any, store: Any) -> None:
+    demo.reconfigure(token_lifetime=5)  # inside the refresh skew: every later fetch refreshes first
+    with httpx.Client(auth=make_auth()) as client:
+        client.get(demo.url)
+    demo.clear_requests()
+    with httpx.Client(auth=make_auth()) as client:  # no discovery: the credential knows its token endpoint
+        assert client.get(demo.url).status_code == 200
+    assert agent_requests(demo) == [("POST", "/oauth/token", 200), ("GET", "/", 200)]
+    assert len(browser.opened) == 1
+
+
+def test_failed_refresh_drops_tokens_and_authorizes_once_more(
+    demo: Any, make_auth: Any, browser: Any, store: Any, trace: Any
+) -> None:
+    with httpx.Client(auth=make_auth()) as client:
+        client.get(demo.url)
+        demo.reconfigure(faults={"refresh_invalid_grant"})
+        demo.expire_tokens()
+        demo.clear_requests()
+        assert client.get(demo.url).status_code == 200
+    assert agent_requests(demo) == [
+        ("GET", "/", 401),
+        ("POST", "/oauth/token", 400),
+        ("POST", "/oauth/token", 200),
+        ("GET", "/", 200),
+    ]
+    assert len(browser.opened) == 2
+    assert "invalid_grant" in trace.text
+
+
+def test_step_up_on_admin(demo: Any, make_auth: Any, browser: Any, store: Any) -> None:
+    with httpx.Client(auth=make_auth()) as client:
+        client.get(demo.url)
+        demo.clear_requests()
+        assert client.get(demo.url + "admin").status_code == 200
+    assert agent_requests(demo) == [("GET", "/admin", 403), ("POST", "/oauth/token", 200), ("GET", "/admin", 200)]
+    assert {"read", "admin"} <= set(store.list()[0].tokens.scope.split())
+
+
+def test_step_up_refused_by_policy_is_final_after_one_try(demo: Any, make_auth: Any, browser: Any) -> None:
+    browser.user = "bob"  # not an admin: the AS strips the admin scope
+    with httpx.Client(auth=make_auth()) as client:
+        client.get(demo.url)
+        demo.clear_requests()
+        response = client.get(demo.url + "admin")
+    assert response.status_code == 403
+    assert agent_requests(demo) == [("GET", "/admin", 403), ("POST", "/oauth/token", 200), ("GET", "/admin", 403)]
+    assert len(browser.opened) == 2
+
+
+def _assert_nothing_stored(store: Any, demo: Any) -> None:
+    assert store.list() == []
+    assert store.registration_get(demo.issuer) is None
+
+
+def test_consent_denied(demo: Any, make_auth: Any, browser: Any, store: Any) -> None:
+    with httpx.Client(auth=make_auth(consent=lambda request: False)) as client, pytest.raises(ConsentDenied) as info:
+        client.get(demo.url)
+    assert info.value.exit_code == 5
+    assert browser.opened == [] and demo.count("/oauth/register") == 0
+    _assert_nothing_stored(store, demo)
+
+
+def test_non_interactive_names_the_way_out(demo: Any, make_auth: Any, browser: Any, store: Any) -> None:
+    with httpx.Client(auth=make_auth(interactive=False)) as client, pytest.raises(ConsentRequired) as info:
+        client.get(demo.url)
+    assert "agentfetch auth login" in str(info.value) and "--consent allow" in str(info.value)
+    assert browser.opened == []
+    _assert_nothing_stored(store, demo)
+
+
+def test_access_denied_at_the_consent_page(demo: Any, make_auth: Any, browser: Any, store: Any) -> None:
+    browser.approve = False
+    with httpx.Client(auth=make_auth()) as client, pytest.raises(AccessDenied) as info:
+        client.get(demo.url)
+    assert "access_denied" in str(info.value) and info.value.exit_code == 5
+    _assert_nothing_stored(store, demo)
+
+
+def test_listener_timeout(demo: Any, make_auth: Any, store: Any) -> None:
+    demo.reconfigure(faults={"no_callback"})
+    started = time.monotonic()
+    with httpx.Client(auth=make_auth(auth_timeout=1.0)) as client, pytest.raises(AuthorizationTimeout) as info:
+        client.get(demo.url)
+    assert time.monotonic() - started < 8
+    assert info.value.exit_code == 5 and "--auth-timeout" in str(info.value)
+    _assert_nothing_stored(store, demo)
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "exit_code"),
+    [
+        ("prm_resource_mismatch", MetadataMismatch, 6),
+        ("as_wrong_issuer", MetadataMismatch, 6),
+        ("callback_wrong_state", CallbackMismatch, 6),
+        ("callback_wrong_iss", CallbackMismatch, 6),
+        ("callback_missing_iss", CallbackMismatch, 6),
+        ("no_s256", SecurityError, 6),
+        ("wrong_aud", AuthorizationError, 5),
+    ],
+)
+def test_faults_are_refused_and_nothing_is_stored(
+    demo: Any, make_auth: Any, store: Any, fault: str, error: type[Exception], exit_code: int
+) -> None:
+    demo.reconfigure(faults={fault})
+    with httpx.Client(auth=make_auth()) as client, pytest.raises(error) as info:
+        client.get(demo.url)
+    assert info.value.exit_code == exit_code
+    if fault != "wrong_aud":  # there the flow succeeded and the resource refused the token
+        _assert_nothing_stored(store, demo)
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        "no_resource_metadata_param",
+        "oidc_only",
+        "exact_redirect_port",
+        "localhost_only_redirect",
+        "loopback_ip_only_redirect",
+        "opaque_tokens",
+        "first_as_broken",
+    ],
+)
+def test_interop_faults_still_succeed(demo: Any, make_auth: Any, browser: Any, store: Any, fault: str) -> None:
+    demo.reconfigure(faults={fault})
+    with httpx.Client(auth=make_auth()) as client:
+        assert client.get(demo.url).status_code == 200
+    (credential,) = store.list()
+    if fault == "opaque_tokens":
+        assert credential.tokens.access_token.startswith("oauth:") and credential.subject is None
+    if fault == "localhost_only_redirect":
+        assert store.registration_get(demo.issuer)["redirect_uris"][0].startswith("http://localhost:")
+
+
+def test_no_offline_access_means_a_new_flow_after_expiry(demo: Any, make_auth: Any, browser: Any, store: Any) -> None:
+    demo.reconfigure(faults={"no_offline_access"})
+    with httpx.Client(auth=make_auth()) as client:
+        client.get(demo.url)
+        assert store.list()[0].tokens.refresh_token is None
+        demo.expire_tokens()
+        assert client.get(demo.url).status_code == 200
+    assert len(browser.opened) == 2
+
+
+def test_exact_redirect_port_reuses_the_registered_port(demo: Any, make_auth: Any, browser: Any, store: Any) -> None:
+    demo.reconfigure(faults={"exact_redirect_port", "no_offline_access"})
+    with httpx.Client(auth=make_auth()) as client:
+        client.get(demo.url)
+        demo.expire_tokens()
+        assert client.get(demo.url).status_code == 200
+    assert demo.count("/oauth/register") == 1 and len(browser.opened) == 2
+    registered = store.registration_get(demo.issuer)["redirect_uris"][0]
+    assert all(registered.replace(":", "%3A").replace("/", "%2F") in url for url in browser.opened)
+
+
+def test_exact_redirect_port_busy_registers_again(demo: Any, make_auth: Any, browser: Any, store: Any) -> None:
+    import socket
+
+    demo.reconfigure(faults={"exact_redirect_port", "no_offline_access"})
+    with httpx.Client(auth=make_auth()) as client:
+        client.get(demo.url)
+        port = httpx.URL(store.registration_get(demo.issuer)["redirect_uris"][0]).port
+        demo.expire_tokens()
+        with socket.socket() as squatter:
+            squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            squatter.bind(("127.0.0.1", port))
+            squatter.listen()
+            assert client.get(demo.url).status_code == 200
+    assert demo.count("/oauth/register") == 2
+    assert httpx.URL(store.registration_get(demo.issuer)["redirect_uris"][0]).port != port
+
+
+async def test_async_client_full_flow_then_cached(demo: Any, make_auth: Any, browser: Any, store: Any) -> None:
+    async with httpx.AsyncClient(auth=make_auth()) as client:
+        assert (await client.get(demo.url)).status_code == 200
+        demo.clear_requests()
+        assert (await client.get(demo.url)).status_code == 200
+    assert agent_requests(demo) == [("GET", "/", 200)]
+    assert len(browser.opened) == 1
+
+
+def test_secrets_never_reach_the_trace_or_errors(demo: Any, make_auth: Any, browser: Any, store: Any, trace: Any) -> None:
+    with httpx.Client(auth=make_auth()) as client:
+        client.get(demo.url)
+        demo.expire_tokens()
+        client.get(demo.url)  # refresh
+        demo.reconfigure(faults={"wrong_aud"})
+        demo.expire_tokens()
+        with pytest.raises(AuthorizationError) as info:
+            client.get(demo.url)
+    secrets = [browser_code for browser_code in browser.codes]
+    for credential in store.list():
+        secrets += [credential.tokens.access_token, credential.tokens.refresh_token]
+    secrets += [c["client_secret"] for c in demo.clients().values() if c.get("client_secret")]
+    assert secrets and all(secrets)
+    text = trace.text + str(info.value) + repr(info.value) + repr(store.list())
+    for secret in secrets:
+        assert secret not in text
+    for step in ("challenge:", "PRM:", "AS metadata:", "registration:", "consent:", "browser:", "callback:", "token:", "retry:"):
+        assert step in trace.text
+
+
+def test_oauth_repr_and_bad_timeout() -> None:
+    from agentfetch.errors import UsageError
+
+    assert "OAuth(" in repr(OAuth(store=object()))
+    with pytest.raises(UsageError):
+        OAuth(auth_timeout=0)
