@@ -294,3 +294,35 @@ def test_process_killed_mid_write_leaves_no_torn_file(home: Path) -> None:
     # A killed writer may leave its temp file; the next writer sweeps it away.
     open_store(backend=backend, home=home).cache_put("prm", "k", {}, 60)
     assert [p.name for p in data.iterdir() if p.name.endswith(".tmp")] == []
+
+
+ROTATOR = """
+import sys
+from agentfetch.store import open_store, Credential, CredentialKey, TokenSet
+store = open_store()
+key = CredentialKey("https://as.example", "https://app.example/docs", "c")
+for i in range(int(sys.argv[1])):
+    store.put(Credential(key, TokenSet(f"at-{i}", refresh_token=f"rt-{i}"), token_endpoint="https://as.example/t"))
+    if i == 0:
+        print("rotating", flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_readers_never_miss_a_credential_while_another_process_rotates_it(
+    file_store: CredentialStore, home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Readers take no lock: they must cope with the secrets being swapped
+    # between their read of the index and their read of the secrets.
+    writer = spawn(ROTATOR, "300", home=home)
+    assert writer.stdout is not None and writer.stdout.readline().strip() == "rotating"
+    seen = set()
+    while writer.poll() is None:
+        credential = file_store.find("https://app.example/docs/page")
+        assert credential is not None
+        i = credential.tokens.access_token.split("-")[1]
+        assert credential.tokens.refresh_token == f"rt-{i}"
+        seen.add(i)
+    assert writer.returncode == 0, writer.stderr.read() if writer.stderr else ""
+    assert len(seen) > 5  # the reads really did interleave with the rotation
+    assert not [r for r in caplog.records if r.levelno >= 30]
