@@ -53,6 +53,11 @@ _WORDS = re.compile(r"\w+")
 _LINK_TARGET = re.compile(r"\]\((?:[^()\s]|\([^()]*\))*\)")
 _IMAGE = re.compile(r"!\[[^\]]*\]\((?:[^()\s]|\([^()]*\))*\)")
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
+_BLOCK_TAGS = (
+    "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption", "figure",
+    "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p",
+    "pre", "section", "table", "td", "th", "tr", "ul", "caption", "img", "math", "mtd", "mtr",
+)
 
 TARGETS = {"median_recall": 0.99, "p10_recall": 0.95, "median_boilerplate": 0.05, "ratio": 15.0}
 
@@ -75,8 +80,11 @@ def reference_bigrams(page: Path) -> set[tuple[str, str]]:
     parser = lxml.html.HTMLParser(encoding="utf-8")
     expected = lxml.html.fromstring(page.joinpath("expected.html").read_bytes(), parser=parser)
     meta = json.loads(page.joinpath("expected-metadata.json").read_text(encoding="utf-8"))
-    # Block boundaries are word boundaries: text_content() would glue "end.<p>Next".
-    parts = [str(meta.get("title") or ""), str(meta.get("byline") or ""), " ".join(expected.itertext())]
+    # Block boundaries are word boundaries ("end.</p><p>Next"); inline ones are not ("<b>H</b>ello").
+    for el in expected.iter(*_BLOCK_TAGS):
+        el.text = " " + (el.text or "")
+        el.tail = " " + (el.tail or "")
+    parts = [str(meta.get("title") or ""), str(meta.get("byline") or ""), expected.text_content()]
     return set().union(*(bigrams(words(part)) for part in parts))
 
 

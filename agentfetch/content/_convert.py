@@ -261,8 +261,16 @@ def _detect(body: bytes) -> str:
     """Statistical detection for undeclared, non-UTF-8 bytes (charset-normalizer)."""
     from charset_normalizer import from_bytes
 
-    best = from_bytes(body[:262144]).best()
-    return _known_codec(best.encoding if best is not None else None) or "cp1252"
+    matches = from_bytes(body[:262144])
+    best = matches.best()
+    if best is None:
+        return "cp1252"
+    # On short Western text the detector hesitates between single-byte Latin
+    # code pages; windows-1252 is the web's default (WHATWG), so it wins a near tie.
+    for match in matches:
+        if match.encoding == "cp1252" and match.chaos <= best.chaos + 0.1:
+            return "cp1252"
+    return _known_codec(best.encoding) or "cp1252"
 
 
 def _markdown_title(text: str) -> str | None:

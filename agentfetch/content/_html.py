@@ -45,7 +45,7 @@ def convert_html(data: bytes, url: str | None, *, full_page: bool = False) -> Do
     metadata = page_metadata(root, url)
     title = metadata.pop("title", None) or None
     base_url = _base_url(root, url)
-    writer = MarkdownWriter(base_url)
+    writer = MarkdownWriter(base_url, demote_h1=bool(title))
 
     if full_page:
         body = _prepare(root)

@@ -181,8 +181,10 @@ def _int_attr(el, name: str, default: int, ceiling: int) -> int:
 class MarkdownWriter:
     """Turns an element (and everything under it) into Markdown."""
 
-    def __init__(self, base_url: str | None) -> None:
+    def __init__(self, base_url: str | None, *, demote_h1: bool = False) -> None:
         self.base_url = base_url
+        # Under a "# Title" line, the page's own h1s are sections (Readability makes them h2).
+        self._h1_level = 2 if demote_h1 else 1
         self._urls: dict[str, str] = {}
         self._in_item = False
         self._inline_handlers = {
@@ -283,7 +285,8 @@ class MarkdownWriter:
     def _heading(self, el, out: _Output) -> None:
         text = _MULTISPACE.sub(" ", self.inline(el).replace("\n", " ")).strip()
         if text:
-            out.block("#" * int(el.tag[1]) + " " + text)
+            level = int(el.tag[1])
+            out.block("#" * (self._h1_level if level == 1 else level) + " " + text)
 
     def _pre(self, el, out: _Output) -> None:
         code = _preformatted_text(el)

@@ -31,7 +31,7 @@ _UNLIKELY = re.compile(
     r"|supplemental|ad-break|agegate|pagination|pager|popup|yom-remote",
     re.I,
 )
-_MAYBE_CANDIDATE = re.compile(r"and|article|body|column|content|main|shadow", re.I)
+_MAYBE_CANDIDATE = re.compile(r"and|article|body|column|content|main|mathjax|shadow", re.I)
 _POSITIVE = re.compile(
     r"article|body|content|entry|hentry|h-entry|main|page|pagination|post|text|blog|story", re.I
 )
