@@ -175,6 +175,10 @@ class Core:
         Bearer challenge obtain one and retry. Refresh, re-authorization and
         step-up happen at most once each, so this never loops."""
         url = str(request.url)
+        if "authorization" in request.headers:
+            # The caller brought its own credentials (service headers, -H): stay out of the way.
+            yield request
+            return
         sent = self.bound_credential(url)
         refreshed = authorized = stepped_up = False
         if sent is not None and sent.tokens.expires_within(EXPIRY_SKEW) and sent.tokens.refresh_token:
@@ -708,8 +712,8 @@ def _redirect_problem(error: str, message: str) -> bool:
 
 
 def _authorize_header(request: httpx.Request, credential: Credential | None) -> None:
-    # Only ever called with a credential bound to request.url (bound_credential
-    # or a fresh one for the resource the request's own challenge named).
+    # Checked again here, whatever the credential's origin: the binding rule
+    # is the last word on what leaves this process.
     if credential is not None and may_send_token(credential.key.resource, str(request.url)):
         request.headers["Authorization"] = f"Bearer {credential.tokens.access_token}"
     else:

@@ -1,0 +1,119 @@
+"""Token binding against real loopback servers: never cross-origin (also on
+redirect), never outside the resource path, never over plain HTTP off loopback."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+
+from agentfetch.store import Credential, CredentialKey, TokenSet
+
+
+class Recorder:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.seen: list[tuple[str, str | None]] = []
+        self.redirects: dict[str, str] = {}
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                recorder.seen.append((self.path, self.headers.get("Authorization")))
+                target = recorder.redirects.get(self.path)
+                self.send_response(302 if target else 200)
+                if target:
+                    self.send_header("Location", target)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer((host, 0), Handler)
+        self.url = f"http://{host}:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def servers() -> Iterator[tuple[Recorder, Recorder]]:
+    a, b = Recorder(), Recorder()
+    yield a, b
+    a.close()
+    b.close()
+
+
+def _grant(store: Any, resource: str, token: str) -> None:
+    store.put(
+        Credential(
+            key=CredentialKey("http://127.0.0.1:9", resource, "client"),
+            tokens=TokenSet(access_token=token, expires_at=time.time() + 3600),
+            token_endpoint="http://127.0.0.1:9/token",
+        )
+    )
+
+
+def test_authorization_dropped_on_cross_origin_redirect(servers: Any, store: Any, make_auth: Any) -> None:
+    a, b = servers
+    _grant(store, a.url + "/", "token-for-a")
+    a.redirects["/go"] = b.url + "/landing"
+    with httpx.Client(auth=make_auth(), follow_redirects=True) as client:
+        assert client.get(a.url + "/go").status_code == 200
+    assert a.seen == [("/go", "Bearer token-for-a")]
+    assert b.seen == [("/landing", None)]
+
+
+def test_each_hop_is_checked_when_the_caller_follows_redirects(servers: Any, store: Any, make_auth: Any) -> None:
+    a, b = servers
+    _grant(store, a.url + "/docs", "token-for-docs")
+    a.redirects["/docs/old"] = a.url + "/other"
+    with httpx.Client(auth=make_auth(), follow_redirects=False) as client:
+        first = client.get(a.url + "/docs/old")
+        client.get(first.headers["location"])  # how Fetcher follows: every hop through the auth
+        client.get(a.url + "/docsevil")
+        client.get(b.url + "/docs/old")
+    assert a.seen == [("/docs/old", "Bearer token-for-docs"), ("/other", None), ("/docsevil", None)]
+    assert b.seen == [("/docs/old", None)]
+
+
+def _non_loopback_ip() -> str | None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 1))  # no packet is sent: only picks the outgoing interface
+            ip = probe.getsockname()[0]
+        except OSError:
+            return None
+    return None if ip.startswith("127.") or ip == "0.0.0.0" else ip
+
+
+def test_no_token_over_plain_http_to_a_non_loopback_host(store: Any, make_auth: Any) -> None:
+    ip = _non_loopback_ip()
+    if ip is None:
+        pytest.skip("this machine has no non-loopback IPv4 address to serve on")
+    server = Recorder(ip)
+    try:
+        _grant(store, server.url + "/", "must-not-leak")
+        with httpx.Client(auth=make_auth(), trust_env=False) as client:
+            assert client.get(server.url + "/page").status_code == 200
+    finally:
+        server.close()
+    assert server.seen == [("/page", None)]
+
+
+def test_caller_supplied_authorization_is_left_alone(servers: Any, store: Any, make_auth: Any) -> None:
+    a, _ = servers
+    _grant(store, a.url + "/", "oauth-token")
+    with httpx.Client(auth=make_auth()) as client:
+        client.get(a.url + "/x", headers={"Authorization": "Basic dXNlcjpwYXNz"})
+        client.get(a.url + "/y")
+    assert a.seen == [("/x", "Basic dXNlcjpwYXNz"), ("/y", "Bearer oauth-token")]
