@@ -70,13 +70,16 @@ def convert_html(data: bytes, url: str | None, *, full_page: bool = False) -> Do
                 metadata["byline"] = " ".join(extraction.byline.split())
             if extraction.direction and "dir" not in metadata:
                 metadata["dir"] = extraction.direction
-        if article_length < _TOO_LITTLE:
+        whole_body = extraction is not None and extraction.whole_body
+        if article_length < _TOO_LITTLE or whole_body:
             # An app shell or a list page: the article rules keep next to nothing,
-            # so give the page without its chrome rather than an empty answer.
+            # or nothing stood out and they kept the whole body with its chrome.
+            # Give the page without its chrome rather than an empty or noisy answer.
             tree = _parse(data)
             if tree is not None:
                 body = _clean_page(_prepare(tree))
-                if len(inner_text(body)) > max(article_length * 1.5, 1):
+                cleaned_length = len(inner_text(body))
+                if cleaned_length > article_length * 1.5 or (whole_body and cleaned_length):
                     content = writer.convert(body)
                     metadata["extraction"] = "full-page-fallback"
     markdown = content

@@ -89,6 +89,8 @@ class Extraction:
     text_length: int
     byline: str | None
     direction: str | None
+    #: No element stood out, so the "article" is the whole body, chrome included.
+    whole_body: bool = False
 
 
 def inner_text(el: lxml_html.HtmlElement) -> str:
@@ -410,7 +412,7 @@ class _Grabber:
             if ancestor is not None and ancestor.get("dir"):
                 direction = ancestor.get("dir")
                 break
-        return Extraction(article, length, self.byline, direction)
+        return Extraction(article, length, self.byline, direction, whole_body=created)
 
     def score(self, to_score) -> list:
         scores = self.scores
