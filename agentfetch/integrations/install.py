@@ -178,6 +178,8 @@ def _merged_text(original: str, entry: dict[str, Any]) -> tuple[str, str]:
     if "\t" in original:
         raise UsageError("config.yaml contains tabs; add the agentfetch entry by hand (agentfetch install goose --print)")
     lines = original.splitlines()
+    if any(_is_structural(line) and _indent_of(line) == 0 and line.startswith("-") and not line.startswith("---") for line in lines):
+        raise UsageError("config.yaml is not a YAML mapping; add the agentfetch entry by hand")
     start = next(
         (i for i, line in enumerate(lines) if (m := _TOP_LEVEL_KEY.match(line)) and m["key"].strip("'\"") == "extensions"),
         None,
@@ -223,11 +225,14 @@ def _check_with_yaml(original: str, merged: str, entry: dict[str, Any]) -> None:
         return
     try:
         before = yaml.safe_load(original) or {}
-        after = yaml.safe_load(merged) or {}
     except yaml.YAMLError as error:
-        raise UsageError(f"config.yaml is not valid YAML: {error}") from None
-    if not isinstance(before, dict) or not isinstance(after, dict):
+        raise UsageError(f"config.yaml is not valid YAML ({error}); fix it or add the agentfetch entry by hand") from None
+    if not isinstance(before, dict):
         raise UsageError("config.yaml is not a YAML mapping; add the agentfetch entry by hand")
+    try:
+        after = yaml.safe_load(merged)
+    except yaml.YAMLError:
+        after = None
     expected = dict(before)
     extensions = dict(before.get("extensions") or {})
     extensions[EXTENSION_NAME] = entry

@@ -17,8 +17,8 @@ flow's blocking callbacks (consent, open the browser) can hop back onto the
 event loop to elicit from the client while the fetch waits.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: the MCP SDK reads the tool
+# functions' annotations at run time, and they name objects imported locally.
 import os
 import uuid
 from typing import TYPE_CHECKING, Annotated, Any
@@ -56,7 +56,7 @@ def _describe_consent(request: Any, url: str) -> str:
     return text + ". Allow it to open the sign-in page and act on your behalf for this site?"
 
 
-def _supports(context: Context[Any, Any], mode: str) -> bool:
+def _supports(context: "Context[Any, Any]", mode: str) -> bool:
     capabilities = context.client_capabilities
     elicitation = getattr(capabilities, "elicitation", None) if capabilities is not None else None
     if elicitation is None:
@@ -76,7 +76,7 @@ class _HostInteraction:
     one blocks that thread on an elicitation sent from the event loop.
     """
 
-    def __init__(self, context: Context[Any, Any], url: str) -> None:
+    def __init__(self, context: "Context[Any, Any]", url: str) -> None:
         self.context = context
         self.url = url
         self.pending_elicitation: str | None = None
@@ -132,7 +132,7 @@ class _HostInteraction:
             pass
 
 
-def build_server(*, auth_timeout: float = DEFAULT_AUTH_TIMEOUT) -> MCPServer[Any]:
+def build_server(*, auth_timeout: float = DEFAULT_AUTH_TIMEOUT) -> "MCPServer[Any]":
     """The MCP server object (not started), for embedding or testing in-process."""
     import anyio.to_thread
     from mcp.server.mcpserver import Context, MCPServer
@@ -140,8 +140,9 @@ def build_server(*, auth_timeout: float = DEFAULT_AUTH_TIMEOUT) -> MCPServer[Any
     from pydantic import Field
 
     from .._version import __version__
+    from ..errors import ConsentRequired
 
-    server: MCPServer[Any] = MCPServer(
+    server: "MCPServer[Any]" = MCPServer(
         "agentfetch", version=__version__, instructions=SERVER_INSTRUCTIONS, log_level="WARNING"
     )
 
@@ -167,6 +168,8 @@ def build_server(*, auth_timeout: float = DEFAULT_AUTH_TIMEOUT) -> MCPServer[Any
         # Cancellable: when the host gives up on the call, it is not kept waiting.
         output = await anyio.to_thread.run_sync(spec.invoke, arguments, abandon_on_cancel=True)
         await interaction.finish()
+        if isinstance(output.error, ConsentRequired):
+            return text_result(_no_way_to_ask(output.error, url), is_error=True)
         return text_result(output.text, is_error=output.is_error)
 
     @server.tool(
@@ -184,6 +187,18 @@ def build_server(*, auth_timeout: float = DEFAULT_AUTH_TIMEOUT) -> MCPServer[Any
         return text_result(text)
 
     return server
+
+
+def _no_way_to_ask(error: Exception, url: str) -> str:
+    """ConsentRequired inside a host that cannot ask: the CLI's hint (--consent)
+    does not apply here, so say what does."""
+    return (
+        f"Error (consent_required): {getattr(error, 'message', error)}\n"
+        "This MCP host cannot ask the human for consent, so agentfetch did not start a sign-in. Either:\n"
+        f"- run `agentfetch auth login {url}` once in a terminal, then call fetch again; or\n"
+        "- set AGENTFETCH_CONSENT=allow in this MCP server's environment (the host's extension settings) "
+        "to approve sign-ins in advance; agentfetch then opens the sign-in page in the browser."
+    )
 
 
 def _auth_status_text() -> str:

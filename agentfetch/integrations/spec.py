@@ -109,6 +109,7 @@ class ToolOutput:
     text: str
     is_error: bool = False
     result: FetchResult | None = field(default=None, repr=False, compare=False)
+    error: AgentFetchError | None = field(default=None, repr=False, compare=False)
 
 
 def _consent_from_environment() -> str:
@@ -168,6 +169,14 @@ class ToolSpec:
         output = await self.ainvoke({"url": url, "max_length": max_length, "start_index": start_index, "raw": raw})
         return output.text
 
+    def run(self, **arguments: Any) -> str:
+        """:meth:`invoke` for frameworks that call a tool with keyword arguments."""
+        return self.invoke(arguments).text
+
+    async def arun(self, **arguments: Any) -> str:
+        """:meth:`ainvoke` for frameworks that call a tool with keyword arguments."""
+        return (await self.ainvoke(arguments)).text
+
     def invoke(self, arguments: Mapping[str, Any]) -> ToolOutput:
         """Run one call from a model's JSON arguments (synchronously)."""
         url = str(arguments.get("url", ""))
@@ -176,7 +185,7 @@ class ToolSpec:
             url = checked.pop("url")
             result = self._fetch(url, checked)
         except AgentFetchError as error:
-            return ToolOutput(render_error(error, url), is_error=True)
+            return ToolOutput(render_error(error, url), is_error=True, error=error)
         return ToolOutput(render_result(result, tool_name=self.name), result=result)
 
     async def ainvoke(self, arguments: Mapping[str, Any]) -> ToolOutput:
@@ -187,7 +196,7 @@ class ToolSpec:
             url = checked.pop("url")
             result = await self._afetch(url, checked)
         except AgentFetchError as error:
-            return ToolOutput(render_error(error, url), is_error=True)
+            return ToolOutput(render_error(error, url), is_error=True, error=error)
         return ToolOutput(render_result(result, tool_name=self.name), result=result)
 
     def _options(self) -> dict[str, Any]:

@@ -1,0 +1,173 @@
+"""``agentfetch mcp`` spoken to with the official MCP SDK's own stdio client."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from integration_support import Site, cli_markdown
+
+mcp = pytest.importorskip("mcp", reason="the MCP SDK is not installed (pip install 'agentfetch[mcp]')")
+
+from mcp import ClientSession, StdioServerParameters, stdio_client, types  # noqa: E402
+
+
+@asynccontextmanager
+async def mcp_session(
+    command: str, args: list[str], env: dict[str, str], elicitation_callback: Any = None
+) -> AsyncIterator[ClientSession]:
+    params = StdioServerParameters(command=command, args=args, env=env)
+    with open(Path(env["AGENTFETCH_HOME"]).parent / "mcp-server.stderr", "w") as errlog:
+        async with stdio_client(params, errlog=errlog) as (read, write):
+            async with ClientSession(read, write, elicitation_callback=elicitation_callback) as session:
+                await session.initialize()
+                yield session
+
+
+def python_mcp(env: dict[str, str], **kwargs: Any) -> Any:
+    return mcp_session(sys.executable, ["-m", "agentfetch", "mcp"], env, **kwargs)
+
+
+def only_text(result: types.CallToolResult) -> str:
+    assert len(result.content) == 1 and isinstance(result.content[0], types.TextContent)
+    return result.content[0].text
+
+
+async def test_lists_fetch_and_auth_status(host_env: dict[str, str]) -> None:
+    async with python_mcp(host_env) as session:
+        tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+    assert set(tools) == {"fetch", "auth_status"}
+    schema = tools["fetch"].input_schema
+    assert schema["required"] == ["url"]
+    assert schema["properties"]["max_length"]["default"] == 20000
+    assert schema["properties"]["start_index"]["default"] == 0
+    assert schema["properties"]["raw"]["default"] is False
+    assert tools["fetch"].annotations is not None and tools["fetch"].annotations.read_only_hint
+
+
+async def test_fetch_matches_the_cli_and_pages_like_it(site: Site, host_env: dict[str, str]) -> None:
+    url = site.url("/article")
+    async with python_mcp(host_env) as session:
+        whole = await session.call_tool("fetch", {"url": url})
+        first = await session.call_tool("fetch", {"url": url, "max_length": 500})
+        text = only_text(first)
+        start = int(text.rsplit("start_index=", 1)[1].split(" ", 1)[0])
+        second = await session.call_tool("fetch", {"url": url, "max_length": 500, "start_index": start})
+    assert not whole.is_error and not first.is_error and not second.is_error
+    assert only_text(whole) == cli_markdown(url, host_env, "--max-length", "20000").rstrip("\n")
+    assert text.startswith(cli_markdown(url, host_env, "--max-length", "500").rstrip("\n"))
+    assert text.endswith(f"Call fetch again with start_index={start} to read on.]")
+    expected_second = cli_markdown(url, host_env, "--max-length", "500", "--start-index", str(start))
+    assert only_text(second).startswith(expected_second.rstrip("\n"))
+
+
+@pytest.mark.parametrize("url", ["not a url", "file:///etc/passwd"])
+async def test_bad_url_is_an_error_result(host_env: dict[str, str], url: str) -> None:
+    async with python_mcp(host_env) as session:
+        result = await session.call_tool("fetch", {"url": url})
+    assert result.is_error
+    assert only_text(result).startswith("Error (usage)")
+
+
+async def test_http_error_is_an_error_result(site: Site, host_env: dict[str, str]) -> None:
+    async with python_mcp(host_env) as session:
+        result = await session.call_tool("fetch", {"url": site.url("/nothing-here")})
+    assert result.is_error and "404" in only_text(result)
+
+
+async def test_auth_status_with_an_empty_store(host_env: dict[str, str]) -> None:
+    async with python_mcp(host_env) as session:
+        result = await session.call_tool("auth_status", {})
+    assert not result.is_error
+    assert "No sign-ins stored" in only_text(result)
+
+
+# --- protected pages: need the demo app (tests/conftest.py) and the OAuth client
+
+
+def demo_protected_url(demo: Any) -> str:
+    return demo.url
+
+
+def demo_browser(env: dict[str, str]) -> dict[str, str]:
+    """BROWSER for the OAuth flow: the demo's scripted user agent, which signs in and follows the redirect."""
+    env = dict(env)
+    # In the background ("&"): the sign-in ends on the loopback listener, which
+    # only answers once the browser command has returned.
+    env["BROWSER"] = f"{sys.executable} -m agentfetch.demo.useragent --user alice %s &"
+    return env
+
+
+@pytest.fixture
+def demo_or_skip(request: pytest.FixtureRequest) -> Any:
+    try:
+        import agentfetch.demo.useragent  # noqa: F401
+        from agentfetch.oauth import OAuth  # noqa: F401
+    except ImportError as error:
+        pytest.skip(f"the demo app or OAuth client is not in this tree yet ({error})")
+    return request.getfixturevalue("demo")
+
+
+async def test_protected_page_with_pre_approved_consent(demo_or_skip: Any, host_env: dict[str, str]) -> None:
+    env = demo_browser(host_env) | {"AGENTFETCH_CONSENT": "allow"}
+    url = demo_protected_url(demo_or_skip)
+    async with python_mcp(env) as session:
+        result = await session.call_tool("fetch", {"url": url})
+        status = await session.call_tool("auth_status", {})
+    assert not result.is_error, only_text(result)
+    assert only_text(result).strip()
+    assert not status.is_error and demo_or_skip.resource in only_text(status)
+
+
+async def test_protected_page_without_any_way_to_ask_is_a_prompt_error(
+    demo_or_skip: Any, host_env: dict[str, str]
+) -> None:
+    url = demo_protected_url(demo_or_skip)
+    began = time.monotonic()
+    async with python_mcp(demo_browser(host_env)) as session:
+        result = await session.call_tool("fetch", {"url": url})
+    assert result.is_error
+    assert f"agentfetch auth login {url}" in only_text(result)
+    assert time.monotonic() - began < 60, "must answer at once, not wait for a sign-in nobody sees"
+
+
+async def test_consent_and_sign_in_page_through_elicitation(demo_or_skip: Any, host_env: dict[str, str]) -> None:
+    import subprocess
+
+    url = demo_protected_url(demo_or_skip)
+    asked: list[str] = []
+    browsers: list[subprocess.Popen[bytes]] = []
+
+    async def elicit(context: Any, params: Any) -> types.ElicitResult:
+        if params.mode == "url":
+            asked.append("url")
+            # The human opens the page (in the background: the sign-in ends on the
+            # server's loopback listener, which answers once this elicitation does).
+            browsers.append(subprocess.Popen([sys.executable, "-m", "agentfetch.demo.useragent", "--user", "alice", params.url], env=host_env))
+            return types.ElicitResult(action="accept")
+        asked.append("form")
+        assert "sign you in" in params.message
+        return types.ElicitResult(action="accept", content={"allow": True})
+
+    async with python_mcp(host_env, elicitation_callback=elicit) as session:
+        result = await session.call_tool("fetch", {"url": url})
+    for browser in browsers:
+        assert browser.wait(timeout=30) == 0
+    assert not result.is_error, only_text(result)
+    assert asked == ["form", "url"]
+
+
+async def test_declined_consent_is_an_error_result(demo_or_skip: Any, host_env: dict[str, str]) -> None:
+    async def decline(context: Any, params: Any) -> types.ElicitResult:
+        return types.ElicitResult(action="decline")
+
+    async with python_mcp(host_env, elicitation_callback=decline) as session:
+        result = await session.call_tool("fetch", {"url": demo_protected_url(demo_or_skip)})
+    assert result.is_error
+    assert "Error (consent_denied)" in only_text(result)
