@@ -24,6 +24,10 @@ from agentfetch.demo import DemoServer
 from agentfetch.demo.useragent import walk
 
 
+#: "Use the usual value" for a keyword where ``None`` means "leave the parameter out".
+DEFAULT: Any = object()
+
+
 class Loopback:
     """An RFC 8252 loopback redirect listener on 127.0.0.1 that records each callback's query."""
 
@@ -50,7 +54,7 @@ class Loopback:
         self.server = HTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_port
         self.redirect_uri = f"http://127.0.0.1:{self.port}/callback"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
 
     @property
@@ -98,7 +102,7 @@ class OAuthDriver:
         assert response.status_code == 201, response.text
         return response.json()
 
-    def authorization(self, client_id: str, *, scope: str = "read offline_access", resource: str | None = None,
+    def authorization(self, client_id: str, *, scope: str = "read offline_access", resource: Any = DEFAULT,
                       redirect_uri: str | None = None, **extra: str) -> AuthRequest:
         verifier, challenge = pkce_pair()
         state = secrets.token_urlsafe(16)
@@ -111,7 +115,7 @@ class OAuthDriver:
             "state": state,
             "code_challenge": challenge,
             "code_challenge_method": "S256",
-            "resource": resource or self.server.resource,
+            "resource": self.server.resource if resource is DEFAULT else resource,
         } | extra
         params = {k: v for k, v in params.items() if v is not None}
         url = f"{self.server.endpoint('authorize')}?{urlencode(params)}"
@@ -125,7 +129,7 @@ class OAuthDriver:
         assert callback["iss"] == self.server.issuer
         return request, callback["code"]
 
-    def exchange(self, client_id: str, request: AuthRequest, code: str, **overrides: str) -> httpx.Response:
+    def exchange(self, client_id: str | None, request: AuthRequest, code: str, /, **overrides: str | None) -> httpx.Response:
         data = {
             "grant_type": "authorization_code",
             "code": code,

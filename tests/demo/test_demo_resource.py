@@ -245,8 +245,8 @@ def test_many_concurrent_clients(oauth, demo):
     demo.clear_requests()
     code = (
         "import httpx,sys\n"
-        "r=[httpx.get(sys.argv[1], headers={'Authorization':'Bearer '+sys.argv[2],'Accept':'text/markdown'})"
-        " for _ in range(5)]\n"
+        "c=httpx.Client(headers={'Authorization':'Bearer '+sys.argv[2],'Accept':'text/markdown'})\n"
+        "r=[c.get(sys.argv[1]) for _ in range(5)]\n"
         "sys.exit(0 if all(x.status_code==200 for x in r) else 1)\n"
     )
     procs = [subprocess.Popen([sys.executable, "-c", code, demo.url, token]) for _ in range(20)]
