@@ -16,7 +16,7 @@ import re
 from agentfetch.content._model import Page
 from agentfetch.errors import UsageError
 
-__all__ = ["paginate", "estimate_tokens", "continuation_note"]
+__all__ = ["paginate", "estimate_tokens", "continuation_note", "note_separator"]
 
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})(.*)$")
 _ITEM_START = re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
@@ -25,10 +25,16 @@ _ITEM_START = re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
 _BETWEEN_BLOCKS, _BETWEEN_LINES, _INSIDE_FENCE = 0, 1, 2
 
 
+def note_separator(text: str) -> str:
+    """Newlines that put exactly one blank line between ``text`` and the note."""
+    trailing = len(text) - len(text.rstrip("\n"))
+    return "\n" * max(0, 2 - trailing) if text else ""
+
+
 def continuation_note(next_start_index: int, total_length: int) -> str:
     """The line that ends a truncated page and tells the agent how to go on."""
     return (
-        f"\n\n<!-- agentfetch: content truncated at character {next_start_index} of "
+        f"<!-- agentfetch: content truncated at character {next_start_index} of "
         f"{total_length}; call again with start_index={next_start_index} "
         f"(CLI: --start-index {next_start_index}) to continue -->"
     )
@@ -60,7 +66,8 @@ def paginate(markdown: str, start_index: int = 0, max_length: int | None = None)
     suffix = ""
     if fence_open is not None:
         suffix = ("" if text.endswith("\n") else "\n") + fence_open
-    return Page(prefix + text + suffix + continuation_note(cut, total), True, cut, total)
+    body = prefix + text + suffix
+    return Page(body + note_separator(body) + continuation_note(cut, total), True, cut, total)
 
 
 def estimate_tokens(text: str) -> int:
