@@ -45,6 +45,9 @@ _SECRET_QUERY_KEYS = frozenset(
     {"code", "access_token", "token", "id_token", "refresh_token", "client_secret", "code_verifier", "state"}
 )
 
+# Never carried across origins when the caller supplied them (-H).
+_CREDENTIAL_HEADERS = ("Authorization", "Cookie", "Proxy-Authorization")
+
 ConsentOption = str | Callable[["ConsentRequest"], "bool | Awaitable[bool]"]
 LogSink = Callable[[str], None]
 
@@ -92,11 +95,13 @@ class FetchResult:
 
 def redact_url(url: str | httpx.URL) -> str:
     """The URL with secret-bearing query parameters masked, for traces."""
-    url = httpx.URL(str(url))
-    if not url.query:
+    from urllib.parse import parse_qsl, urlencode, urlunsplit
+
+    parts = urlsplit(str(url))
+    if not parts.query:
         return str(url)
-    params = [(k, "***" if k.lower() in _SECRET_QUERY_KEYS else v) for k, v in url.params.multi_items()]
-    return str(url.copy_with(params=params))
+    params = [(k, "redacted" if k.lower() in _SECRET_QUERY_KEYS else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    return urlunsplit(parts._replace(query=urlencode(params)))
 
 
 def _validate_url(url: str) -> str:
@@ -160,7 +165,9 @@ class _FetchPlan:
         self.full_page = full_page
         self.log = log
         self.headers = httpx.Headers({"Accept": ACCEPT, "User-Agent": USER_AGENT})
-        self.headers.update(httpx.Headers(headers or {}))
+        # Caller headers are applied per request, never as client defaults, so that
+        # credentials among them can be kept from other origins.
+        self.caller_headers = httpx.Headers(headers or {})
 
     def client_options(self) -> dict[str, Any]:
         return {
@@ -176,11 +183,12 @@ class _FetchPlan:
         response; return the final response once its status is acceptable."""
         target, hops = url, 0
         while True:
-            headers = httpx.Headers(extra)
+            headers = httpx.Headers(self.caller_headers)
+            headers.update(extra)
             # Caller-supplied credentials follow the httpx rule: never to another origin.
             if _origin(target) != _origin(url):
-                headers.pop("Authorization", None)
-                headers.pop("Cookie", None)
+                for name in _CREDENTIAL_HEADERS:
+                    headers.pop(name, None)
             response = yield client.build_request("GET", target, headers=headers)
             next_target = self._next_hop(response, hops)
             if next_target is None:

@@ -141,7 +141,7 @@ def test_malformed_headers_are_usage_errors(line):
 
 
 def test_redact_url_hides_secrets():
-    assert redact_url("http://127.0.0.1:9/cb?code=abc&state=xyz&x=1") == "http://127.0.0.1:9/cb?code=***&state=***&x=1"
+    assert redact_url("http://127.0.0.1:9/cb?code=abc&state=xyz&x=1") == "http://127.0.0.1:9/cb?code=redacted&state=redacted&x=1"
 
 
 def test_fetcher_reuses_one_client(pages):
