@@ -230,10 +230,12 @@ def auth_token(
 def register(app: typer.Typer) -> None:
     app.add_typer(auth_app, name="auth")
 
-    from .demo.cli import app as demo_serve_app
+    from .demo.cli import serve
 
-    demo_serve_app.callback(invoke_without_command=True)(_demo_entry)
-    app.add_typer(demo_serve_app, name="demo", help="The embedded demo app: `agentfetch demo` runs the whole flow; `agentfetch demo serve` keeps it running.")
+    demo_app = typer.Typer(add_completion=False, help="The embedded demo app: `agentfetch demo` runs the whole flow; `agentfetch demo serve` keeps it running.")
+    demo_app.callback(invoke_without_command=True)(_demo_entry)
+    demo_app.command("serve")(serve)
+    app.add_typer(demo_app, name="demo")
 
     try:
         from .integrations.cli import install_app, mcp_command
