@@ -36,7 +36,11 @@ def new_authorization_request(
     scopes: tuple[str, ...],
     resource: str,
 ) -> AuthorizationRequest:
-    """A fresh ``state`` and ``code_verifier`` every time."""
+    """A fresh ``state`` and ``code_verifier`` every time.
+
+    OIDC Core §11: ``offline_access`` with ``openid`` MUST come with
+    ``prompt=consent``, or OpenID Providers (node oidc-provider) issue no
+    refresh token."""
     from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
 
     state = secrets.token_urlsafe(32)
@@ -51,6 +55,7 @@ def new_authorization_request(
         code_challenge=s256_challenge(verifier),
         code_challenge_method="S256",
         resource=resource,
+        prompt="consent" if {"openid", "offline_access"} <= set(scopes) else None,
     )
     return AuthorizationRequest(url, redirect_uri, scopes, state, verifier)
 

@@ -166,3 +166,19 @@ def test_token_error_is_typed() -> None:
     with pytest.raises(TokenEndpointError) as info:
         parse_token_response(_response(400, {"error": "invalid_grant", "error_description": "gone"}))
     assert info.value.error == "invalid_grant" and "gone" in str(info.value)
+
+
+def test_oidc_offline_access_asks_for_prompt_consent() -> None:
+    def url(scopes: tuple[str, ...]) -> dict:
+        request = new_authorization_request(
+            authorization_endpoint="https://as/authorize",
+            client_id="cid",
+            redirect_uri="http://127.0.0.1:5000/callback",
+            scopes=scopes,
+            resource="https://h/",
+        )
+        return parse_qs(urlsplit(request.url).query)
+
+    assert url(("openid", "read", "offline_access"))["prompt"] == ["consent"]
+    assert "prompt" not in url(("read", "offline_access"))
+    assert "prompt" not in url(("openid", "read"))

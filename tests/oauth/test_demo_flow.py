@@ -296,3 +296,45 @@ def test_oauth_repr_and_bad_timeout() -> None:
     assert "OAuth(" in repr(OAuth(store=object()))
     with pytest.raises(UsageError):
         OAuth(auth_timeout=0)
+
+
+def test_no_registration_endpoint_says_what_to_configure(demo: Any, make_auth: Any, store: Any) -> None:
+    from agentfetch.errors import ClientIdentityError
+
+    demo.reconfigure(registration=False)
+    with httpx.Client(auth=make_auth()) as client, pytest.raises(ClientIdentityError) as info:
+        client.get(demo.url)
+    assert "AGENTFETCH_CLIENT_ID" in str(info.value) and "config.toml" in str(info.value)
+    assert info.value.exit_code == 5
+    _assert_nothing_stored(store, demo)
+
+
+def test_configured_client_id_from_the_environment(
+    demo: Any, make_auth: Any, store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    demo.reconfigure(registration=False)
+    monkeypatch.setenv("AGENTFETCH_CLIENT_ID", demo.config.preregistered_client_id)
+    with httpx.Client(auth=make_auth()) as client:
+        assert client.get(demo.url).status_code == 200
+    assert store.list()[0].key.client_id == demo.config.preregistered_client_id
+    assert demo.count("/oauth/register") == 0
+
+
+def test_configured_client_id_from_config_toml(
+    demo: Any, make_auth: Any, store: Any, agentfetch_home: Any
+) -> None:
+    demo.reconfigure(registration=False)
+    config = agentfetch_home / "config" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(f'[issuers."{demo.issuer}"]\nclient_id = "{demo.config.preregistered_client_id}"\n')
+    with httpx.Client(auth=make_auth()) as client:
+        assert client.get(demo.url).status_code == 200
+    assert store.list()[0].key.client_id == demo.config.preregistered_client_id
+
+
+def test_issuer_with_a_path_uses_path_inserted_discovery(demo: Any, make_auth: Any, store: Any) -> None:
+    demo.reconfigure(issuer_path="/tenant1")
+    with httpx.Client(auth=make_auth()) as client:
+        assert client.get(demo.url).status_code == 200
+    assert ("GET", ASM + "/tenant1", 200) in agent_requests(demo)
+    assert store.list()[0].key.issuer.endswith("/tenant1")

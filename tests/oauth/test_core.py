@@ -1,0 +1,217 @@
+"""The sans-IO core driven with canned responses: protocol edge cases a
+compliant demo server does not produce (several AS, odd challenges, loops)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from agentfetch.errors import AuthorizationError
+from agentfetch.oauth._flow import (
+    AcquireLock,
+    AskConsent,
+    Core,
+    OpenBrowser,
+    ReleaseLock,
+    Settings,
+    WaitForCallback,
+    _with_refresh_scopes,
+)
+from agentfetch.oauth.rfc8414 import AuthorizationServer
+
+RS = "https://rs.example"
+AS1 = "https://as1.example"
+AS2 = "https://as2.example/tenant"
+
+
+def _as_doc(issuer: str) -> dict:
+    return {
+        "issuer": issuer,
+        "authorization_endpoint": issuer + "/authorize",
+        "token_endpoint": issuer + "/token",
+        "registration_endpoint": issuer + "/register",
+        "response_types_supported": ["code"],
+        "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": ["openid", "read", "offline_access"],
+    }
+
+
+class Canned:
+    """Answers the core's requests from a route table and logs what it was asked."""
+
+    def __init__(self, routes: dict[tuple[str, str], Callable[[httpx.Request], httpx.Response]]) -> None:
+        self.routes = routes
+        self.asked: list[tuple[str, str]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        key = (request.method, str(request.url).split("?")[0])
+        self.asked.append(key)
+        handler = self.routes.get(key)
+        response = handler(request) if handler else httpx.Response(404, json={"error": "not_found"})
+        response.request = request
+        return response
+
+
+def json_200(body: dict) -> Callable[[httpx.Request], httpx.Response]:
+    return lambda request: httpx.Response(200, json=body)
+
+
+def drive(flow: Any, server: Canned) -> Any:
+    outcome: Any = None
+    while True:
+        try:
+            step = flow.send(outcome)
+        except StopIteration as stop:
+            return stop.value
+        if isinstance(step, httpx.Request):
+            outcome = server(step)
+        elif isinstance(step, AskConsent):
+            outcome = True
+        elif isinstance(step, OpenBrowser):
+            outcome = True
+        elif isinstance(step, WaitForCallback):
+            outcome = {"code": "the-code", "state": step.listener.expected_state}
+        elif isinstance(step, (AcquireLock, ReleaseLock)):
+            outcome = None
+        else:
+            raise AssertionError(step)
+
+
+@pytest.fixture
+def core(store: Any) -> Core:
+    return Core(Settings(store=store, log=lambda line: None, client_name="agentfetch", auth_timeout=5, interactive=True))
+
+
+def _challenge(status: int = 401, params: str = f'resource_metadata="{RS}/.well-known/oauth-protected-resource"'):
+    return lambda request: httpx.Response(status, headers={"WWW-Authenticate": f"Bearer {params}"})
+
+
+def _token(request: httpx.Request) -> httpx.Response:
+    form = dict(x.split("=", 1) for x in request.content.decode().split("&"))
+    assert form["code"] == "the-code" and form["resource"].startswith("https%3A%2F%2Frs.example")
+    return httpx.Response(200, json={"access_token": "at-" + request.url.host, "token_type": "Bearer"})
+
+
+def test_second_authorization_server_is_used_when_the_first_has_no_metadata(core: Core, store: Any) -> None:
+    server = Canned(
+        {
+            ("GET", RS + "/.well-known/oauth-protected-resource"): json_200(
+                {"resource": RS + "/", "authorization_servers": [AS1, AS2]}
+            ),
+            ("GET", "https://as2.example/.well-known/openid-configuration/tenant"): json_200(_as_doc(AS2)),
+            ("POST", AS2 + "/register"): lambda r: httpx.Response(201, json={"client_id": "c2"}),
+            ("POST", AS2 + "/token"): _token,
+        }
+    )
+    credential = drive(core.authorize(None, None, scopes=(), stale=None, url=RS + "/x"), server)
+    assert credential.key.issuer == AS2 and credential.tokens.access_token == "at-as2.example"
+    assert server.asked[:6] == [
+        ("GET", RS + "/.well-known/oauth-protected-resource/x"),
+        ("GET", RS + "/.well-known/oauth-protected-resource"),
+        ("GET", AS1 + "/.well-known/oauth-authorization-server"),
+        ("GET", AS1 + "/.well-known/openid-configuration"),
+        ("GET", "https://as2.example/.well-known/oauth-authorization-server/tenant"),
+        ("GET", "https://as2.example/.well-known/openid-configuration/tenant"),
+    ]
+    assert store.registration_get(AS2)["client_id"] == "c2" and store.registration_get(AS1) is None
+
+
+def _run_auth_flow(core: Core, server: Canned, url: str = RS + "/page") -> tuple[httpx.Response, list]:
+    request = httpx.Request("GET", url)
+    flow = core.auth_flow(request)
+    sent: list[httpx.Request] = []
+    outcome: Any = None
+    last: httpx.Response | None = None
+    while True:
+        try:
+            step = flow.send(outcome)
+        except StopIteration:
+            return last, sent  # type: ignore[return-value]
+        if step is request:
+            sent.append(httpx.Request(step.method, step.url, headers=step.headers))
+            outcome = last = server(step)
+        else:
+            outcome = drive(_one(step), server)
+
+
+def _one(step: Any) -> Any:
+    # Wrap a single step as a tiny flow so drive() answers it.
+    result = yield step
+    return result
+
+
+def test_non_bearer_challenges_pass_through(core: Core) -> None:
+    server = Canned({("GET", RS + "/page"): lambda r: httpx.Response(401, headers={"WWW-Authenticate": "Basic realm=x"})})
+    response, sent = _run_auth_flow(core, server)
+    assert response.status_code == 401 and len(sent) == 1
+
+
+def test_403_without_insufficient_scope_passes_through(core: Core) -> None:
+    server = Canned({("GET", RS + "/page"): _challenge(403, 'error="invalid_request"')})
+    response, sent = _run_auth_flow(core, server)
+    assert response.status_code == 403 and len(sent) == 1
+
+
+def test_rejected_fresh_token_ends_with_an_error_not_a_loop(core: Core, store: Any) -> None:
+    server = Canned(
+        {
+            ("GET", RS + "/page"): _challenge(),
+            ("GET", RS + "/.well-known/oauth-protected-resource"): json_200(
+                {"resource": RS, "authorization_servers": [AS1]}
+            ),
+            ("GET", AS1 + "/.well-known/oauth-authorization-server"): json_200(_as_doc(AS1)),
+            ("POST", AS1 + "/register"): lambda r: httpx.Response(201, json={"client_id": "c1"}),
+            ("POST", AS1 + "/token"): _token,
+        }
+    )
+    with pytest.raises(AuthorizationError) as info:
+        _run_auth_flow(core, server)
+    assert "rejected the token just issued" in str(info.value)
+    assert server.asked.count(("GET", RS + "/page")) == 2
+    assert server.asked.count(("POST", AS1 + "/token")) == 1
+
+
+def test_challenge_without_resource_metadata_and_no_prm_says_so(core: Core) -> None:
+    server = Canned({("GET", RS + "/page"): _challenge(params='realm="x"')})
+    with pytest.raises(AuthorizationError) as info:
+        _run_auth_flow(core, server)
+    assert "publishes no protected resource metadata" in str(info.value)
+
+
+def test_offline_access_and_openid_are_added_only_when_advertised() -> None:
+    def server(scopes: tuple[str, ...]) -> AuthorizationServer:
+        return AuthorizationServer("https://as", "https://as/a", "https://as/t", scopes_supported=scopes)
+
+    assert _with_refresh_scopes(("read",), server(("read", "offline_access"))) == ("read", "offline_access")
+    assert _with_refresh_scopes(("read",), server(("openid", "offline_access"))) == ("read", "openid", "offline_access")
+    assert _with_refresh_scopes(("read",), server(("read",))) == ("read",)
+    assert _with_refresh_scopes((), server(())) == ()
+
+
+def test_registration_sends_native_public_client_metadata(core: Core) -> None:
+    seen: dict = {}
+
+    def register(request: httpx.Request) -> httpx.Response:
+        seen.update(json.loads(request.content))
+        return httpx.Response(201, json={"client_id": "c1"})
+
+    server = Canned(
+        {
+            ("GET", RS + "/.well-known/oauth-protected-resource"): json_200(
+                {"resource": RS + "/", "authorization_servers": [AS1], "scopes_supported": ["read"]}
+            ),
+            ("GET", AS1 + "/.well-known/oauth-authorization-server"): json_200(_as_doc(AS1)),
+            ("POST", AS1 + "/register"): register,
+            ("POST", AS1 + "/token"): _token,
+        }
+    )
+    drive(core.authorize(None, None, scopes=(), stale=None, url=RS + "/"), server)
+    assert seen["token_endpoint_auth_method"] == "none"
+    assert seen["grant_types"] == ["authorization_code", "refresh_token"]
+    assert seen["response_types"] == ["code"] and seen["client_name"] == "agentfetch"
+    assert seen["redirect_uris"][0].startswith("http://127.0.0.1:") and seen["application_type"] == "native"
+    assert "read" in seen["scope"].split()
