@@ -31,7 +31,7 @@ _ARTICLE_TYPES = re.compile(
     r"|SatiricalArticle|ScholarlyArticle|MedicalScholarlyArticle|SocialMediaPosting|BlogPosting"
     r"|LiveBlogPosting|DiscussionForumPosting|TechArticle|APIReference$"
 )
-_SEPARATOR = re.compile(r" [|\-\\/>»] ")
+_SEPARATOR = re.compile(r" [|\-–—\\/>»] ")
 _HIERARCHICAL = re.compile(r" [\\/>»] ")
 
 
@@ -55,9 +55,9 @@ def article_title(root) -> str:
     hierarchical = False
     if _SEPARATOR.search(current):
         hierarchical = bool(_HIERARCHICAL.search(current))
-        current = re.sub(r"(.*)[|\-\\/>»] .*", r"\1", original)
+        current = re.sub(r"(.*)[|\-–—\\/>»] .*", r"\1", original)
         if _word_count(current) < 3:
-            current = re.sub(r"[^|\-\\/>»]*[|\-\\/>»](.*)", r"\1", original)
+            current = re.sub(r"[^|\-–—\\/>»]*[|\-–—\\/>»](.*)", r"\1", original)
     elif ": " in current:
         headings = [h.text_content() for h in root.iter("h1", "h2")]
         if current not in headings:
@@ -71,7 +71,7 @@ def article_title(root) -> str:
     current = current.strip()
     words = _word_count(current)
     if words <= 4 and (
-        not hierarchical or words != _word_count(re.sub(r"[|\-\\/>»]+", "", original)) - 1
+        not hierarchical or words != _word_count(re.sub(r"[|\-–—\\/>»]+", "", original)) - 1
     ):
         current = original
     return current

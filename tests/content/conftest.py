@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-
-CORPUS_PAGES = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "pages"
-PAGE_URL = "http://fakehost/test/page.html"
+from content_support import CORPUS_PAGES
 
 
 @pytest.fixture
