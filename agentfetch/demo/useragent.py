@@ -9,9 +9,11 @@ and returns the URL.
 
 Usable as the ``BROWSER`` for Python's :mod:`webbrowser`::
 
-    BROWSER="python -m agentfetch.demo.useragent --user alice" agentfetch URL
+    BROWSER="python -m agentfetch.demo.useragent --user alice %s" agentfetch URL
 
-(``webbrowser`` waits for a command; append ``&`` to run it in the background.)
+``webbrowser`` treats ``BROWSER`` as a command line only when it contains
+``%s`` (the URL goes there); it waits for the command, and a trailing ``&``
+(``"... %s &"``) runs it in the background instead.
 """
 
 from __future__ import annotations

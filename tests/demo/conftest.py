@@ -38,6 +38,11 @@ class Loopback:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                if urlsplit(self.path).path != "/callback":  # browsers also ask for /favicon.ico
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 query = parse_qs(urlsplit(self.path).query)
                 outer.callbacks.append({k: v[0] for k, v in query.items()} | {"_path": urlsplit(self.path).path})
                 outer.received.set()
