@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import stat
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from ..errors import StoreError
 log = logging.getLogger("agentfetch.store")
 
 _CHECK_PERMISSIONS = os.name == "posix"
-_reported: set[tuple[str, int, int]] = set()
+_reported: set[Hashable] = set()
 
 
 def display_path(path: Path) -> str:
@@ -33,12 +34,16 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def warn_once(path: Path, st: os.stat_result | None, message: str) -> None:
-    """One warning per problem per process, not one per read."""
-    mark = (str(path), st.st_mtime_ns if st else 0, st.st_size if st else 0)
-    if mark not in _reported:
-        _reported.add(mark)
+def warn_once(problem: Hashable, message: str) -> None:
+    """One warning per problem per process, not one per read: a long-running
+    agent (an MCP server) would otherwise repeat it on every fetch."""
+    if problem not in _reported:
+        _reported.add(problem)
         log.warning("agentfetch: %s", message)
+
+
+def _file_state(path: Path, st: os.stat_result | None) -> Hashable:
+    return (str(path), st.st_mtime_ns if st else 0, st.st_size if st else 0)
 
 
 def ensure_private_dir(path: Path) -> None:
@@ -61,7 +66,7 @@ def _check_owner_and_mode(path: Path, st: os.stat_result, wanted: int, what: str
         )
     mode = stat.S_IMODE(st.st_mode)
     if mode & 0o077:
-        warn_once(path, st, f"credential store {what} {display_path(path)} had mode {mode:o}; fixed to {wanted:o}")
+        warn_once(_file_state(path, st), f"credential store {what} {display_path(path)} had mode {mode:o}; fixed to {wanted:o}")
         try:
             if fd is not None:
                 os.fchmod(fd, wanted)
@@ -102,7 +107,7 @@ class JsonDocument:
         except FileNotFoundError:
             return {}, False
         except OSError as exc:
-            warn_once(self.path, None, f"cannot read {self.what} {display_path(self.path)} ({_reason(exc)}); treating it as empty")
+            warn_once(_file_state(self.path, None), f"cannot read {self.what} {display_path(self.path)} ({_reason(exc)}); treating it as empty")
             return {}, False
         try:
             st = os.fstat(fd)
@@ -110,7 +115,7 @@ class JsonDocument:
             with os.fdopen(fd, "rb", closefd=False) as handle:
                 raw = handle.read()
         except OSError as exc:
-            warn_once(self.path, None, f"cannot read {self.what} {display_path(self.path)} ({_reason(exc)}); treating it as empty")
+            warn_once(_file_state(self.path, None), f"cannot read {self.what} {display_path(self.path)} ({_reason(exc)}); treating it as empty")
             return {}, False
         finally:
             os.close(fd)
@@ -119,7 +124,7 @@ class JsonDocument:
         except (ValueError, UnicodeDecodeError):
             data = None
         if not isinstance(data, dict):
-            warn_once(self.path, st, f"{self.what} {display_path(self.path)} is corrupt (not a JSON object); treating it as empty")
+            warn_once(_file_state(self.path, st), f"{self.what} {display_path(self.path)} is corrupt (not a JSON object); treating it as empty")
             return {}, True
         return data, False
 

@@ -16,7 +16,6 @@ index entry whose secrets were just replaced reads the index again.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import math
 import os
 import sys
@@ -30,11 +29,10 @@ from urllib.parse import urlsplit
 
 from ..errors import AuthorizationTimeout, StoreError, UsageError
 from . import _locks
-from ._files import JsonDocument, display_path, ensure_private_dir
+from ._files import JsonDocument, display_path, ensure_private_dir, warn_once
 from ._model import Credential, CredentialKey, TokenSet
 from ._vaults import FileVault, KeyringVault, Layout, Vault, detect_keyring, new_ref
 
-log = logging.getLogger("agentfetch.store")
 
 BACKENDS = ("keyring", "file")
 #: Token fields that are secrets; every other TokenSet field goes to the index.
@@ -234,7 +232,10 @@ class CredentialStore:
             if fresh.get("ref") == entry.get("ref"):
                 break
             entry = fresh
-        log.warning("agentfetch: the stored client registration for %s has lost its secret; treating it as absent", issuer)
+        warn_once(
+            ("registration", issuer, entry.get("ref")),
+            f"the stored client registration for {issuer} has lost its secret; treating it as absent",
+        )
         return None
 
     def registration_put(self, issuer: str, registration: dict[str, Any]) -> None:
@@ -361,10 +362,9 @@ class CredentialStore:
             if fresh.get("ref") == entry.get("ref"):
                 break
             entry = fresh
-        log.warning(
-            "agentfetch: the stored credential for %s (issuer %s) is unreadable; treating it as absent",
-            key.resource,
-            key.issuer,
+        warn_once(
+            ("credential", key, entry.get("ref")),
+            f"the stored credential for {key.resource} (issuer {key.issuer}) is unreadable; treating it as absent",
         )
         return None
 
@@ -374,7 +374,8 @@ class CredentialStore:
             return []
         valid = [e for e in raw if isinstance(e, dict) and _entry_key(e, strict=False) is not None]
         if len(valid) != len(raw):
-            log.warning("agentfetch: ignoring %d malformed entries in the credential index", len(raw) - len(valid))
+            skipped = len(raw) - len(valid)
+            warn_once(("malformed", str(self._index.path), skipped), f"ignoring {skipped} malformed entries in the credential index")
         return valid
 
     def _registrations(self, index: dict[str, Any]) -> dict[str, dict[str, Any]]:

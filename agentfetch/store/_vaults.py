@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..errors import StoreError
-from ._files import JsonDocument, display_path
+from ._files import JsonDocument, display_path, warn_once
 
 log = logging.getLogger("agentfetch.store")
 
@@ -97,7 +97,8 @@ class KeyringVault:
                     return None
                 found[field] = "".join(parts)  # type: ignore[arg-type]
         except Exception as exc:
-            log.warning("agentfetch: cannot read a secret from the OS keyring (%s)", _safe_reason(exc))
+            reason = _safe_reason(exc)
+            warn_once(("keyring-read", reason), f"cannot read a secret from the OS keyring ({reason})")
             return None
         return found
 

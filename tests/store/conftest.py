@@ -14,6 +14,14 @@ from store_builders import MemoryKeyring
 from agentfetch.store import CredentialStore, open_store
 
 
+@pytest.fixture(autouse=True)
+def fresh_warnings() -> None:
+    """Warnings are once per process; each test starts with none given."""
+    from agentfetch.store import _files
+
+    _files._reported.clear()
+
+
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
