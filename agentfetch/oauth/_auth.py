@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import sys
 import webbrowser
 from collections.abc import AsyncGenerator, Callable, Generator
 from typing import Any
@@ -42,6 +43,10 @@ def _system_browser(url: str) -> bool:
         return webbrowser.open(url)
     except webbrowser.Error:
         return False
+
+
+def _to_stderr(message: str) -> None:
+    print(f"agentfetch: {message}", file=sys.stderr, flush=True)
 
 
 class _Drive:
@@ -192,6 +197,8 @@ class OAuth(httpx.Auth):
         self.auth_timeout = float(auth_timeout)
         self.client_name = client_name
         self._log = log if log is not None else (lambda message: None)
+        # Without a trace sink, the human still has to see where to sign in.
+        self._notify = log if log is not None else _to_stderr
         self.interactive = interactive
 
     def __repr__(self) -> str:
@@ -213,6 +220,7 @@ class OAuth(httpx.Auth):
                 client_name=self.client_name,
                 auth_timeout=self.auth_timeout,
                 interactive=self.interactive,
+                notify=self._notify,
             )
         )
 

@@ -102,6 +102,8 @@ class Settings:
     client_name: str
     auth_timeout: float
     interactive: bool
+    #: Lines the human must see (the sign-in URL, a device code), -v or not.
+    notify: Callable[[str], None]
 
 
 def _jwt_subject(token: str) -> str | None:
@@ -520,7 +522,11 @@ class Core:
         failed flow stores nothing."""
         from .rfc7591 import parse_registration, registration_request
 
-        grants = ("authorization_code", "refresh_token")
+        from .rfc8628 import DEVICE_GRANT
+
+        grants: tuple[str, ...] = ("authorization_code", "refresh_token")
+        if server.device_authorization_endpoint and DEVICE_GRANT in server.grant_types_supported:
+            grants += (DEVICE_GRANT,)
         request = registration_request(
             server.registration_endpoint,  # type: ignore[arg-type]
             redirect_uri=listener.redirect_uri,
@@ -560,10 +566,13 @@ class Core:
             resource=resource.resource,
         )
         listener.expected_state = auth.state
-        self.log(f"browser: open this URL to sign in: {auth.url}")
+        self.s.notify(f"browser: open this URL to sign in: {auth.url}")
         opened = yield OpenBrowser(auth.url)
         if not opened:
-            self.log("browser: could not start one; open the URL above yourself")
+            if server.device_authorization_endpoint:
+                credential = yield from self.device_flow(resource, server, plan, scopes, template)
+                return credential
+            self.s.notify("browser: could not start one; open the URL above yourself")
         self.log(f"callback: waiting on {listener.redirect_uri} (up to {self.s.auth_timeout:g} s)")
         params = yield WaitForCallback(listener, self.s.auth_timeout)
         code = code_from_callback(
@@ -585,6 +594,67 @@ class Core:
             if exc.error == "invalid_grant" and "redirect" in exc.description.lower():
                 raise RedirectUriRejected(exc.message) from exc
             raise
+        return self._keep(resource, server, plan, tokens)
+
+    def device_flow(
+        self,
+        resource: ProtectedResource,
+        server: AuthorizationServer,
+        plan: ClientPlan,
+        scopes: tuple[str, ...],
+        template: httpx.Request | None,
+    ) -> Flow:
+        """RFC 8628 when no browser can be started here: show a code and a URL
+        for another device, and poll, honouring ``interval`` and ``slow_down``."""
+        from ..errors import AccessDenied, AuthorizationTimeout
+        from .rfc8628 import device_authorization_request, device_token_request, parse_device_authorization
+        from .tokens import TokenEndpointError, parse_token_response
+
+        assert plan.identity is not None and server.device_authorization_endpoint is not None
+        request = device_authorization_request(
+            server.device_authorization_endpoint, client=plan.identity, scopes=scopes, resource=resource.resource
+        )
+        device = parse_device_authorization((yield from self._send("device authorization", request, template)))
+        self.s.notify(
+            f"device: no browser here; on another device open {device.verification_uri} "
+            f"and enter the code {device.user_code}"
+            + (f" (or open {device.verification_uri_complete})" if device.verification_uri_complete else "")
+        )
+        deadline = time.monotonic() + min(device.expires_in, self.s.auth_timeout)
+        interval = device.interval
+        while True:
+            if time.monotonic() + interval > deadline:
+                raise AuthorizationTimeout(
+                    f"the device code was not used within {min(device.expires_in, self.s.auth_timeout):g} s",
+                    hint="enter the code sooner, or raise --auth-timeout",
+                )
+            yield Sleep(interval)
+            poll = device_token_request(
+                server.token_endpoint, client=plan.identity, device_code=device.device_code,
+                resource=resource.resource,
+            )
+            response = yield from self._send("token (device)", poll, template)
+            try:
+                tokens = parse_token_response(response, requested_scopes=scopes)
+            except TokenEndpointError as exc:
+                if exc.error == "authorization_pending":
+                    continue
+                if exc.error == "slow_down":
+                    interval += 5  # RFC 8628 §3.5
+                    continue
+                if exc.error == "access_denied":
+                    raise AccessDenied(exc.message) from exc
+                if exc.error == "expired_token":
+                    raise AuthorizationTimeout(exc.message, hint="run the command again for a new code") from exc
+                raise
+            return self._keep(resource, server, plan, tokens)
+
+    def _keep(
+        self, resource: ProtectedResource, server: AuthorizationServer, plan: ClientPlan, tokens: TokenSet
+    ) -> Credential:
+        """Store the new grant (and a new registration with it): only now, so a
+        failed flow leaves nothing behind."""
+        assert plan.identity is not None
         if tokens.expires_at is not None:
             self.log(f"token: issued, expires in {max(0, tokens.expires_at - time.time()):.0f} s")
         credential = Credential(

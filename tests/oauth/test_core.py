@@ -83,7 +83,8 @@ def drive(flow: Any, server: Canned) -> Any:
 
 @pytest.fixture
 def core(store: Any) -> Core:
-    return Core(Settings(store=store, log=lambda line: None, client_name="agentfetch", auth_timeout=5, interactive=True))
+    quiet = lambda line: None  # noqa: E731
+    return Core(Settings(store=store, log=quiet, client_name="agentfetch", auth_timeout=5, interactive=True, notify=quiet))
 
 
 def _challenge(status: int = 401, params: str = f'resource_metadata="{RS}/.well-known/oauth-protected-resource"'):

@@ -338,3 +338,45 @@ def test_issuer_with_a_path_uses_path_inserted_discovery(demo: Any, make_auth: A
         assert client.get(demo.url).status_code == 200
     assert ("GET", ASM + "/tenant1", 200) in agent_requests(demo)
     assert store.list()[0].key.issuer.endswith("/tenant1")
+
+
+def _device_walker(trace: Any, user: str = "alice", approve: bool = True) -> Any:
+    """A log sink that plays the human on another device: when the device
+    code is shown, it walks the verification URL (in a thread, as a phone would)."""
+    import re
+    import threading
+
+    from agentfetch.demo.useragent import walk
+
+    def sink(line: str) -> None:
+        trace(line)
+        match = re.search(r"\(or open (\S+)\)", line)
+        if line.startswith("device:") and match:
+            threading.Thread(target=walk, args=(match.group(1),), kwargs={"username": user, "approve": approve},
+                             daemon=True).start()
+
+    return sink
+
+
+def test_device_flow_when_no_browser_can_start(demo: Any, make_auth: Any, store: Any, trace: Any) -> None:
+    auth = make_auth(open_browser=lambda url: False, log=_device_walker(trace))
+    with httpx.Client(auth=auth) as client:
+        assert client.get(demo.url).status_code == 200
+    assert demo.count("/oauth/device_authorization", "POST") == 1
+    assert store.list()[0].tokens.refresh_token
+    device_line = next(line for line in trace.lines if line.startswith("device:"))
+    assert "enter the code" in device_line
+
+
+def test_device_flow_denied(demo: Any, make_auth: Any, store: Any, trace: Any) -> None:
+    auth = make_auth(open_browser=lambda url: False, log=_device_walker(trace, approve=False))
+    with httpx.Client(auth=auth) as client, pytest.raises(AccessDenied):
+        client.get(demo.url)
+    _assert_nothing_stored(store, demo)
+
+
+def test_device_flow_times_out(demo: Any, make_auth: Any, store: Any, trace: Any) -> None:
+    auth = make_auth(open_browser=lambda url: False, auth_timeout=2.5)
+    with httpx.Client(auth=auth) as client, pytest.raises(AuthorizationTimeout):
+        client.get(demo.url)
+    _assert_nothing_stored(store, demo)

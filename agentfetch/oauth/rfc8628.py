@@ -1,0 +1,77 @@
+"""OAuth 2.0 Device Authorization Grant: RFC 8628, for machines without a browser."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import httpx
+
+from ..errors import AuthorizationError
+from ._http import form_request
+from .binding import _shorten, require_secure_endpoint
+from .tokens import ClientIdentity, _client_auth
+
+__all__ = ["DEVICE_GRANT", "DeviceAuthorization", "device_authorization_request", "parse_device_authorization",
+           "device_token_request"]
+
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+@dataclass(frozen=True)
+class DeviceAuthorization:
+    device_code: str = field(repr=False)
+    user_code: str
+    verification_uri: str
+    verification_uri_complete: str | None
+    expires_in: float
+    interval: float
+
+
+def device_authorization_request(
+    endpoint: str, *, client: ClientIdentity, scopes: tuple[str, ...], resource: str
+) -> httpx.Request:
+    form = {"resource": resource}
+    if scopes:
+        form["scope"] = " ".join(scopes)
+    return form_request(endpoint, form, _client_auth(client, form))
+
+
+def device_token_request(
+    token_endpoint: str, *, client: ClientIdentity, device_code: str, resource: str
+) -> httpx.Request:
+    form = {"grant_type": DEVICE_GRANT, "device_code": device_code, "resource": resource}
+    return form_request(token_endpoint, form, _client_auth(client, form))
+
+
+def parse_device_authorization(response: httpx.Response) -> DeviceAuthorization:
+    """RFC 8628 §3.2; ``interval`` defaults to 5 seconds."""
+    try:
+        body = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    if response.status_code != 200 or not isinstance(body, dict):
+        error = body.get("error") if isinstance(body, dict) else None
+        raise AuthorizationError(
+            f"device authorization refused: HTTP {response.status_code}"
+            + (f" {_shorten(str(error), 60)}" if error else "")
+        )
+    device_code, user_code, uri = body.get("device_code"), body.get("user_code"), body.get("verification_uri")
+    if not all(isinstance(v, str) and v for v in (device_code, user_code, uri)):
+        raise AuthorizationError("device authorization response lacks device_code, user_code or verification_uri")
+    require_secure_endpoint(uri, "verification_uri")
+    complete = body.get("verification_uri_complete")
+    if isinstance(complete, str):
+        require_secure_endpoint(complete, "verification_uri_complete")
+    else:
+        complete = None
+    expires_in = body.get("expires_in")
+    interval = body.get("interval", 5)
+    return DeviceAuthorization(
+        device_code=device_code,  # type: ignore[arg-type]
+        user_code=user_code,  # type: ignore[arg-type]
+        verification_uri=uri,  # type: ignore[arg-type]
+        verification_uri_complete=complete,
+        expires_in=float(expires_in) if isinstance(expires_in, (int, float)) and expires_in > 0 else 600.0,
+        interval=float(interval) if isinstance(interval, (int, float)) and interval > 0 else 5.0,
+    )
