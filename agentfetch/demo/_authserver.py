@@ -500,6 +500,20 @@ class AuthorizationServer:
             return self._invalid_client("client authentication failed", basic=method == "client_secret_basic")
         return client
 
+    def client_request(self, req: Request) -> tuple[Client, dict[str, list[str]]] | Response:
+        """The form and the authenticated client of a back-channel POST (token, revoke, device)."""
+        if not req.is_form():
+            return oauth_error("invalid_request", "the request body must be application/x-www-form-urlencoded")
+        form = req.form()
+        # RFC 6749 §3.2: no parameter twice; RFC 8707 §2 lets only resource repeat.
+        repeated = [name for name, values in form.items() if len(values) > 1 and name != "resource"]
+        if repeated:
+            return oauth_error("invalid_request", f"parameter {repeated[0]} is included more than once")
+        client = self.authenticate_client(req, form)
+        if isinstance(client, Response):
+            return client
+        return client, form
+
     def _invalid_client(self, description: str, *, basic: bool) -> Response:
         if basic:
             return oauth_error("invalid_client", description, 401, **{"WWW-Authenticate": 'Basic realm="demo"'})
@@ -508,15 +522,10 @@ class AuthorizationServer:
     # -- RFC 6749 §3.2 token endpoint --------------------------------------------------------------
 
     def token(self, req: Request) -> Response:
-        if not req.is_form():
-            return oauth_error("invalid_request", "the token request must be application/x-www-form-urlencoded")
-        form = req.form()
-        repeated = [name for name, values in form.items() if len(values) > 1 and name != "resource"]
-        if repeated:
-            return oauth_error("invalid_request", f"parameter {repeated[0]} is included more than once")
-        client = self.authenticate_client(req, form)
-        if isinstance(client, Response):
-            return client
+        checked = self.client_request(req)
+        if isinstance(checked, Response):
+            return checked
+        client, form = checked
         params = {name: values[0] for name, values in form.items()}
         grant_type = params.get("grant_type")
         handlers = {
@@ -688,12 +697,10 @@ class AuthorizationServer:
     # -- RFC 7009 revocation ---------------------------------------------------------------------
 
     def revoke(self, req: Request) -> Response:
-        if not req.is_form():
-            return oauth_error("invalid_request", "the revocation request must be application/x-www-form-urlencoded")
-        form = req.form()
-        client = self.authenticate_client(req, form)
-        if isinstance(client, Response):
-            return client
+        checked = self.client_request(req)
+        if isinstance(checked, Response):
+            return checked
+        client, form = checked
         token = (form.get("token") or [""])[0]
         if not token:
             return oauth_error("invalid_request", "token is required")
@@ -717,12 +724,10 @@ class AuthorizationServer:
     # -- RFC 8628 device authorization -----------------------------------------------------------
 
     def device_authorization(self, req: Request) -> Response:
-        if not req.is_form():
-            return oauth_error("invalid_request", "the request must be application/x-www-form-urlencoded")
-        form = req.form()
-        client = self.authenticate_client(req, form)
-        if isinstance(client, Response):
-            return client
+        checked = self.client_request(req)
+        if isinstance(checked, Response):
+            return checked
+        client, form = checked
         scopes, problem = self._requested_scopes((form.get("scope") or [None])[0])
         if problem:
             return oauth_error("invalid_scope", problem)

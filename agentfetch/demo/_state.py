@@ -25,7 +25,7 @@ class Client:
     response_types: tuple[str, ...]
     token_endpoint_auth_method: str
     scope: str | None = None
-    client_secret: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
     issued_at: int = field(default_factory=lambda: int(time.time()))
     #: The pre-registered client accepts any loopback redirect URI.
     any_loopback: bool = False
@@ -59,10 +59,9 @@ class PendingAuthorization:
     resource: str
     redirect_uri: str = ""
     state: str | None = None
-    code_challenge: str = ""
+    code_challenge: str = field(default="", repr=False)
     code_challenge_method: str = "S256"
-    device_code: str | None = None
-    csrf: str = field(default_factory=lambda: new_secret(nbytes=16))
+    device_code: str | None = field(default=None, repr=False)
     created: float = field(default_factory=time.time)
 
 
@@ -89,7 +88,7 @@ class Grant:
     client_id: str
     scopes: tuple[str, ...]
     resource: str
-    refresh_token: str | None = None
+    refresh_token: str | None = field(default=None, repr=False)
     refresh_expires_at: float = 0.0
     revoked: bool = False
     access_ids: set[str] = field(default_factory=set)
@@ -97,7 +96,7 @@ class Grant:
 
 @dataclass
 class DeviceAuthorization:
-    device_code: str
+    device_code: str = field(repr=False)
     user_code: str
     client_id: str
     scopes: tuple[str, ...]
