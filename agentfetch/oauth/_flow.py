@@ -188,6 +188,19 @@ class Core:
             sent = yield from self.refresh(sent, request)
         _authorize_header(request, sent)
         response = yield request
+        if sent is None and _looks_like_login_redirect(request, response):
+            # PROTOCOL.md §9: a proxy that took us for a browser. Before following
+            # it to a login page, ask the original origin for its PRM.
+            try:
+                yield from self.protected_resource(url, None, request)
+            except AuthorizationError:
+                return
+            self.log(f"challenge: {response.status_code} to a login page, but {_display(url)} publishes PRM")
+            authorized = True
+            sent = yield from self.authorize(request, None, scopes=(), stale=None)
+            _authorize_header(request, sent)
+            self.log(f"retry: {request.method} {_display(url)}")
+            response = yield request
         while response.status_code in (401, 403):
             bearer = find_bearer(response.headers.get_list("www-authenticate"))
             if bearer is None:
@@ -775,6 +788,24 @@ def _with_refresh_scopes(scopes: tuple[str, ...], server: AuthorizationServer) -
     if "openid" in server.scopes_supported and "openid" not in scopes:
         extra.insert(0, "openid")
     return _union(scopes, tuple(extra))
+
+
+_LOGIN_HINTS = ("login", "signin", "sign-in", "sign_in", "sso", "auth", "saml", "idp", "cas/", "accounts")
+
+
+def _looks_like_login_redirect(request: httpx.Request, response: httpx.Response) -> bool:
+    """A temporary redirect of a GET to another host whose URL reads like a sign-in page."""
+    if request.method != "GET" or response.status_code not in (302, 303, 307):
+        return False
+    location = response.headers.get("location", "")
+    try:
+        target = request.url.join(location)
+    except (httpx.InvalidURL, ValueError):
+        return False
+    if target.host == request.url.host:
+        return False
+    text = (target.host + target.path + "?" + target.query.decode("ascii", "replace")).lower()
+    return any(hint in text for hint in _LOGIN_HINTS)
 
 
 def _redirect_problem(error: str, message: str) -> bool:

@@ -216,3 +216,100 @@ def test_registration_sends_native_public_client_metadata(core: Core) -> None:
     assert seen["response_types"] == ["code"] and seen["client_name"] == "agentfetch"
     assert seen["redirect_uris"][0].startswith("http://127.0.0.1:") and seen["application_type"] == "native"
     assert "read" in seen["scope"].split()
+
+
+def test_cross_origin_login_redirect_checks_the_origin_for_prm_first(core: Core, store: Any) -> None:
+    def page(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("authorization") == "Bearer at-as1.example":
+            return httpx.Response(200, text="the page")
+        return httpx.Response(302, headers={"Location": "https://sso.idp.example/login?next=%2Fpage"})
+
+    server = Canned(
+        {
+            ("GET", RS + "/page"): page,
+            ("GET", RS + "/.well-known/oauth-protected-resource"): json_200(
+                {"resource": RS + "/", "authorization_servers": [AS1]}
+            ),
+            ("GET", AS1 + "/.well-known/oauth-authorization-server"): json_200(_as_doc(AS1)),
+            ("POST", AS1 + "/register"): lambda r: httpx.Response(201, json={"client_id": "c1"}),
+            ("POST", AS1 + "/token"): _token,
+        }
+    )
+    response, sent = _run_auth_flow(core, server)
+    assert response.status_code == 200 and len(sent) == 2
+    assert "authorization" not in sent[0].headers and sent[1].headers["authorization"] == "Bearer at-as1.example"
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "https://www.rs.example/page",  # a plain host move: not a login page
+        "https://rs.example/login",  # same host
+        "https://sso.idp.example/login",  # login page, but the origin has no PRM
+    ],
+)
+def test_other_redirects_are_left_to_the_caller(core: Core, location: str) -> None:
+    server = Canned({("GET", RS + "/page"): lambda r: httpx.Response(302, headers={"Location": location})})
+    response, sent = _run_auth_flow(core, server)
+    assert response.status_code == 302 and len(sent) == 1
+    assert ("POST", AS1 + "/token") not in server.asked
+
+
+def test_client_id_metadata_document_when_supported_and_configured(
+    core: Core, store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AGENTFETCH_CLIENT_METADATA_URL", "https://agent.example/agentfetch.json")
+    authorizations: list[str] = []
+
+    def token(request: httpx.Request) -> httpx.Response:
+        assert "client_id=https%3A%2F%2Fagent.example%2Fagentfetch.json" in request.content.decode()
+        return _token(request)
+
+    server = Canned(
+        {
+            ("GET", RS + "/.well-known/oauth-protected-resource"): json_200(
+                {"resource": RS + "/", "authorization_servers": [AS1]}
+            ),
+            ("GET", AS1 + "/.well-known/oauth-authorization-server"): json_200(
+                {**_as_doc(AS1), "client_id_metadata_document_supported": True}
+            ),
+            ("POST", AS1 + "/token"): token,
+        }
+    )
+    flow = core.authorize(None, None, scopes=(), stale=None, url=RS + "/")
+    outcome: Any = None
+    while True:
+        try:
+            step = flow.send(outcome)
+        except StopIteration as stop:
+            credential = stop.value
+            break
+        if isinstance(step, OpenBrowser):
+            authorizations.append(step.url)
+        outcome = drive(_one(step), server) if not isinstance(step, httpx.Request) else server(step)
+    assert credential.key.client_id == "https://agent.example/agentfetch.json"
+    assert ("POST", AS1 + "/register") not in server.asked
+    assert "client_id=https%3A%2F%2Fagent.example%2Fagentfetch.json" in authorizations[0]
+
+
+def test_registration_is_never_reused_with_another_issuer(core: Core, store: Any) -> None:
+    store.registration_put(AS1, {"client_id": "for-as1", "issuer": AS1, "redirect_uris": []})
+    seen: list[str] = []
+
+    def register(request: httpx.Request) -> httpx.Response:
+        seen.append("registered")
+        return httpx.Response(201, json={"client_id": "for-as2"})
+
+    server = Canned(
+        {
+            ("GET", RS + "/.well-known/oauth-protected-resource"): json_200(
+                {"resource": RS + "/", "authorization_servers": [AS2]}
+            ),
+            ("GET", "https://as2.example/.well-known/oauth-authorization-server/tenant"): json_200(_as_doc(AS2)),
+            ("POST", AS2 + "/register"): register,
+            ("POST", AS2 + "/token"): _token,
+        }
+    )
+    credential = drive(core.authorize(None, None, scopes=(), stale=None, url=RS + "/"), server)
+    assert credential.key.client_id == "for-as2" and seen == ["registered"]
+    assert store.registration_get(AS1)["client_id"] == "for-as1"
