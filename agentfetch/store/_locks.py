@@ -23,7 +23,8 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import UsageError
+from ..errors import StoreError, UsageError
+from ._files import display_path
 
 if TYPE_CHECKING:
     import asyncio
@@ -57,6 +58,11 @@ def _file_lock(path: Path) -> Any:
     return filelock.FileLock(path, mode=0o600, thread_local=False)
 
 
+def _lock_file_error(path: Path, exc: OSError) -> StoreError:
+    # filelock's own exceptions may carry more than the reason; keep it to one line.
+    return StoreError(f"cannot use the lock file {display_path(path)}: {exc.strerror or type(exc).__name__}")
+
+
 def _check_timeout(timeout: float) -> float:
     if not isinstance(timeout, (int, float)) or math.isnan(timeout) or timeout < 0:
         raise UsageError(f"lock timeout must be a number of seconds >= 0, not {timeout!r}")
@@ -80,6 +86,8 @@ def hold(path: Path, timeout: float, on_timeout: TimeoutFactory) -> Iterator[Non
             flock.acquire(timeout=remaining, poll_interval=_POLL_MAX)
         except filelock.Timeout:
             raise on_timeout() from None
+        except OSError as exc:
+            raise _lock_file_error(path, exc) from None
         try:
             yield
         finally:
@@ -115,6 +123,9 @@ async def ahold(path: Path, timeout: float, on_timeout: TimeoutFactory) -> Async
                     break
                 except filelock.Timeout:
                     tlock.release()
+                except OSError as exc:
+                    tlock.release()
+                    raise _lock_file_error(path, exc) from None
                 except BaseException:
                     tlock.release()
                     raise

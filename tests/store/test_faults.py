@@ -295,3 +295,51 @@ def test_fallback_to_file_is_announced_once_across_processes(home: Path) -> None
     assert len(notices) == 1
     assert outputs[0][1].count("\n") == 1  # one line
     assert str(home / "data" / "secrets.json") in outputs[0][1]
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root can write anywhere")
+def test_unusable_lock_directory_is_a_store_error(file_store: CredentialStore) -> None:
+    locks = file_store.directory / "locks"
+    locks.mkdir(mode=0o500)
+    try:
+        with pytest.raises(StoreError, match="lock file"):
+            with file_store.lock("auth:x", 1):
+                pass
+    finally:
+        locks.chmod(0o700)
+
+
+def test_lock_file_that_cannot_be_created_is_a_store_error(
+    file_store: CredentialStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A full disk can refuse even the empty lock file; simulated at the open.
+    import filelock
+
+    def refuse(self: object, *args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(filelock.FileLock, "acquire", refuse)
+    with pytest.raises(StoreError, match="No space left on device"):
+        with file_store.lock("auth:x", 1):
+            pass
+    with pytest.raises(StoreError, match="No space left on device"):
+        file_store.put(make_credential())
+
+
+async def test_async_lock_file_that_cannot_be_created_is_a_store_error(
+    file_store: CredentialStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import filelock
+
+    def refuse(self: object, *args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(filelock.FileLock, "acquire", refuse)
+    with pytest.raises(StoreError, match="No space left on device"):
+        async with file_store.alock("auth:x", 1):
+            pass
+    monkeypatch.undo()
+    async with file_store.alock("auth:x", 1):  # nothing was left held
+        pass
+    with file_store.lock("auth:x", 1):
+        pass
