@@ -28,6 +28,8 @@ from .spec import DEFAULT_MAX_LENGTH, PARAMETER_DOCS, TOOL_DESCRIPTION, TOOL_NAM
 if TYPE_CHECKING:
     from mcp.server.mcpserver import Context, MCPServer
 
+    from ..oauth import ConsentRequest
+
 __all__ = ["build_server", "run", "DEFAULT_AUTH_TIMEOUT"]
 
 #: Seconds a tool call may wait for the human to finish signing in. MCP hosts
@@ -43,17 +45,12 @@ SERVER_INSTRUCTIONS = (
 )
 
 
-def _describe_consent(request: Any, url: str) -> str:
-    """The consent question, from whatever the OAuth layer's ConsentRequest carries."""
-    resource = getattr(request, "resource", None) or url
-    issuer = getattr(request, "issuer", None)
-    scopes = getattr(request, "scopes", None)
-    text = f"agentfetch needs to sign you in to fetch {resource}"
-    if issuer:
-        text += f" (sign-in by {issuer})"
-    if scopes:
-        text += f", asking for: {' '.join(scopes) if not isinstance(scopes, str) else scopes}"
-    return text + ". Allow it to open the sign-in page and act on your behalf for this site?"
+def _consent_message(request: "ConsentRequest") -> str:
+    """The consent question as the CLI asks it, with what the human is agreeing to."""
+    return (
+        f"{request.prompt_text()}\n{request.details()}\n"
+        "agentfetch will open the sign-in page in your browser and keep the sign-in for this site."
+    )
 
 
 def _supports(context: "Context[Any, Any]", mode: str) -> bool:
@@ -95,14 +92,14 @@ class _HostInteraction:
             options["open_browser"] = self.show_sign_in_page
         return options
 
-    def ask_consent(self, request: Any) -> bool:
+    def ask_consent(self, request: "ConsentRequest") -> bool:
         import anyio.from_thread
         from pydantic import BaseModel, Field
 
         class Consent(BaseModel):
             allow: bool = Field(description="Sign in and fetch the page")
 
-        answer = anyio.from_thread.run(self.context.elicit, _describe_consent(request, self.url), Consent)
+        answer = anyio.from_thread.run(self.context.elicit, _consent_message(request), Consent)
         return answer.action == "accept" and bool(answer.data.allow)
 
     def show_sign_in_page(self, authorization_url: str) -> bool:

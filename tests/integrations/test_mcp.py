@@ -123,6 +123,12 @@ async def test_protected_page_with_pre_approved_consent(demo_or_skip: Any, host_
     assert not result.is_error, only_text(result)
     assert only_text(result).strip()
     assert not status.is_error and demo_or_skip.resource in only_text(status)
+    # The sign-in is stored, and auth_status never shows its secrets.
+    from agentfetch.store import open_store
+
+    (credential,) = open_store(backend="file", home=Path(env["AGENTFETCH_HOME"])).list()
+    assert credential.tokens.access_token not in only_text(status)
+    assert credential.tokens.refresh_token is None or credential.tokens.refresh_token not in only_text(status)
 
 
 async def test_protected_page_without_any_way_to_ask_is_a_prompt_error(
@@ -152,7 +158,8 @@ async def test_consent_and_sign_in_page_through_elicitation(demo_or_skip: Any, h
             browsers.append(subprocess.Popen([sys.executable, "-m", "agentfetch.demo.useragent", "--user", "alice", params.url], env=host_env))
             return types.ElicitResult(action="accept")
         asked.append("form")
-        assert "sign you in" in params.message
+        assert "Allow agentfetch to access 127.0.0.1" in params.message
+        assert f"resource: {demo_or_skip.resource}" in params.message
         return types.ElicitResult(action="accept", content={"allow": True})
 
     async with python_mcp(host_env, elicitation_callback=elicit) as session:
@@ -171,3 +178,19 @@ async def test_declined_consent_is_an_error_result(demo_or_skip: Any, host_env: 
         result = await session.call_tool("fetch", {"url": demo_protected_url(demo_or_skip)})
     assert result.is_error
     assert "Error (consent_denied)" in only_text(result)
+
+
+async def test_declined_sign_in_page_ends_within_the_auth_timeout(demo_or_skip: Any, host_env: dict[str, str]) -> None:
+    async def approve_then_decline_the_page(context: Any, params: Any) -> types.ElicitResult:
+        if params.mode == "url":
+            return types.ElicitResult(action="decline")
+        return types.ElicitResult(action="accept", content={"allow": True})
+
+    began = time.monotonic()
+    server = mcp_session(sys.executable, ["-m", "agentfetch", "mcp", "--auth-timeout", "5"], host_env,
+                         elicitation_callback=approve_then_decline_the_page)
+    async with server as session:
+        result = await session.call_tool("fetch", {"url": demo_protected_url(demo_or_skip)})
+    assert result.is_error
+    assert only_text(result).startswith(("Error (consent_denied)", "Error (authorization_timeout)"))
+    assert time.monotonic() - began < 30
