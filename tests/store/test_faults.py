@@ -309,16 +309,21 @@ def test_unusable_lock_directory_is_a_store_error(file_store: CredentialStore) -
         locks.chmod(0o700)
 
 
-def test_lock_file_that_cannot_be_created_is_a_store_error(
-    file_store: CredentialStore, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # A full disk can refuse even the empty lock file; simulated at the open.
+@pytest.fixture
+def lock_files_refused(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """A full disk can refuse even an empty lock file; simulated at the acquire."""
     import filelock
 
     def refuse(self: object, *args: object, **kwargs: object) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(filelock.FileLock, "acquire", refuse)
+    return monkeypatch
+
+
+def test_lock_file_that_cannot_be_created_is_a_store_error(
+    file_store: CredentialStore, lock_files_refused: pytest.MonkeyPatch
+) -> None:
     with pytest.raises(StoreError, match="No space left on device"):
         with file_store.lock("auth:x", 1):
             pass
@@ -327,18 +332,12 @@ def test_lock_file_that_cannot_be_created_is_a_store_error(
 
 
 async def test_async_lock_file_that_cannot_be_created_is_a_store_error(
-    file_store: CredentialStore, monkeypatch: pytest.MonkeyPatch
+    file_store: CredentialStore, lock_files_refused: pytest.MonkeyPatch
 ) -> None:
-    import filelock
-
-    def refuse(self: object, *args: object, **kwargs: object) -> None:
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-    monkeypatch.setattr(filelock.FileLock, "acquire", refuse)
     with pytest.raises(StoreError, match="No space left on device"):
         async with file_store.alock("auth:x", 1):
             pass
-    monkeypatch.undo()
+    lock_files_refused.undo()
     async with file_store.alock("auth:x", 1):  # nothing was left held
         pass
     with file_store.lock("auth:x", 1):
