@@ -278,12 +278,17 @@ class Core:
         try:
             tokens = parse_token_response(response, previous=current.tokens)
         except TokenEndpointError as exc:
-            if exc.error != "invalid_grant":
+            if exc.error not in ("invalid_grant", "invalid_client", "unauthorized_client"):
                 raise
             # Policy is re-evaluated at refresh (PROTOCOL.md §9): the grant is
-            # gone. Drop it and let the caller authorize afresh, once.
+            # gone. Drop it and let the caller authorize afresh, once. A client
+            # the server no longer knows takes its registration with it.
             self.store.delete(key)
-            self.log(f"token: refresh refused (invalid_grant); stored tokens for {_display(key.resource)} dropped")
+            if exc.error != "invalid_grant":
+                registration = self.store.registration_get(key.issuer)
+                if registration and registration.get("client_id") == key.client_id:
+                    self.store.registration_delete(key.issuer)
+            self.log(f"token: refresh refused ({exc.error}); stored tokens for {_display(key.resource)} dropped")
             yield ReleaseLock(lock)
             return None
         updated = replace(current, tokens=tokens, updated_at=time.time())

@@ -380,3 +380,14 @@ def test_device_flow_times_out(demo: Any, make_auth: Any, store: Any, trace: Any
     with httpx.Client(auth=auth) as client, pytest.raises(AuthorizationTimeout):
         client.get(demo.url)
     _assert_nothing_stored(store, demo)
+
+
+def test_a_forgotten_client_is_registered_again(demo: Any, make_auth: Any, browser: Any, store: Any) -> None:
+    with httpx.Client(auth=make_auth()) as client:
+        client.get(demo.url)
+        old_client = store.list()[0].key.client_id
+        demo.reset()  # the server lost every client, grant and token
+        assert client.get(demo.url).status_code == 200
+    assert store.list()[0].key.client_id != old_client
+    assert store.registration_get(demo.issuer)["client_id"] == store.list()[0].key.client_id
+    assert len(browser.opened) == 2
