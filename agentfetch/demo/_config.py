@@ -84,6 +84,8 @@ class DemoConfig:
         unknown = self.slow_endpoints - SLOW_ENDPOINTS
         if unknown:
             raise ValueError(f"unknown slow endpoint(s): {', '.join(sorted(unknown))}")
+        if self.slow_seconds > 0 and not self.slow_endpoints:
+            raise ValueError(f"slow_seconds needs slow_endpoints naming what is slow: {', '.join(sorted(SLOW_ENDPOINTS))}")
         if self.issuer_path and (not self.issuer_path.startswith("/") or self.issuer_path.endswith("/")):
             raise ValueError("issuer_path must start with '/' and not end with one, e.g. '/tenant1'")
 

@@ -23,7 +23,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 from ..errors import AgentFetchError, AuthorizationError
 from ._config import DEMO_USERS
@@ -100,6 +100,19 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or "").lower(), parts.port
 
 
+def _is_client_callback(target: str, visited: set[tuple[str, str, int | None]]) -> bool:
+    """A redirect that leaves the servers seen so far carrying an authorization response (RFC 6749
+    §4.1.2: always ``code`` or ``error``) is the way back to the client. Anything else, such as a
+    hop to a separate login domain, is followed like a browser would."""
+    if _origin(target) in visited:
+        return False
+    parts = urlsplit(target)
+    if parts.scheme not in ("http", "https"):
+        return True
+    query = parse_qs(parts.query)
+    return "code" in query or "error" in query
+
+
 def _fill(form: _Form, username: str, password: str) -> dict[str, str]:
     data: dict[str, str] = {}
     username_done = False
@@ -149,7 +162,7 @@ def walk(
 
     if password is None:
         password = DEMO_USERS.get(username, "")
-    home = _origin(authorize_url)
+    visited = {_origin(authorize_url)}
     logins = 0
     with httpx.Client(timeout=timeout, follow_redirects=False,
                       headers={"User-Agent": "agentfetch-demo-useragent/1.0"}) as client:
@@ -161,9 +174,10 @@ def walk(
                 raise AuthorizationError(f"user agent could not load {urlsplit(url).path}: {exc}") from exc
             if response.is_redirect:
                 target = urljoin(url, response.headers["location"])
-                if _origin(target) != home:
+                if _is_client_callback(target, visited):
                     _deliver(client, target)
                     return target
+                visited.add(_origin(target))
                 method, url, data = "GET", target, None
                 continue
             parser = _PageParser()

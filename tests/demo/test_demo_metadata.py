@@ -171,3 +171,10 @@ def test_slow_endpoint(demo):
         start = time.monotonic()
         httpx.get(demo.resource_metadata_url)
         assert time.monotonic() - start < 0.5
+
+
+def test_slow_seconds_must_name_endpoints():
+    with pytest.raises(ValueError, match="slow_endpoints"):
+        DemoConfig(slow_seconds=1.0)
+    with pytest.raises(ValueError, match="unknown slow endpoint"):
+        DemoConfig(slow_seconds=1.0, slow_endpoints={"callback"})
