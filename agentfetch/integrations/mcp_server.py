@@ -84,6 +84,10 @@ class _HostInteraction:
             options["consent"] = consent
         elif _supports(self.context, "form"):
             options["consent"] = self.ask_consent
+        elif _supports(self.context, "url"):
+            # A client with URL mode only: nothing is opened unless the human
+            # accepts the sign-in page's elicitation, so that acceptance is the consent.
+            options["consent"] = "allow"
         else:
             # Nobody can be asked: never start a flow, answer with what to run.
             options["consent"] = "deny"
@@ -171,7 +175,10 @@ def build_server(*, auth_timeout: float = DEFAULT_AUTH_TIMEOUT) -> "MCPServer[An
 
     @server.tool(
         name="auth_status",
-        description="List the sites agentfetch holds a sign-in for, and until when (never the tokens).",
+        description=(
+            "List the sites agentfetch holds a sign-in for: resource, sign-in server, user, scopes, "
+            "expiry (never the tokens). The same JSON as `agentfetch auth status --json`."
+        ),
         annotations=ToolAnnotations(title="agentfetch sign-ins", read_only_hint=True, open_world_hint=False),
     )
     async def auth_status() -> CallToolResult:
@@ -199,25 +206,16 @@ def _no_way_to_ask(error: Exception, url: str) -> str:
 
 
 def _auth_status_text() -> str:
-    """The sign-ins held in the credential store, one JSON line each (no secrets)."""
+    """The same JSON as ``agentfetch auth status --json``: who is signed in where, never a secret."""
     import json
 
+    from .._cli_tools import _storage_label, credential_summary
     from ..store import open_store
 
-    lines = []
-    for credential in open_store().list():
-        tokens = credential.tokens
-        entry = {
-            "resource": credential.key.resource,
-            "issuer": credential.key.issuer,
-            "scope": tokens.scope,
-            "expires_at": tokens.expires_at,
-            "refreshable": tokens.refresh_token is not None,
-        }
-        lines.append(json.dumps(entry, ensure_ascii=False))
-    if not lines:
-        return "No sign-ins stored. agentfetch signs in when a fetched page asks for it."
-    return "\n".join(lines)
+    store = open_store()
+    label = _storage_label(store)
+    rows = [credential_summary(credential, label) for credential in store.list()]
+    return json.dumps({"credentials": rows}, ensure_ascii=False)
 
 
 def run(*, auth_timeout: float = DEFAULT_AUTH_TIMEOUT) -> None:

@@ -39,6 +39,26 @@ def only_text(result: types.CallToolResult) -> str:
     return result.content[0].text
 
 
+def test_elicitation_modes_from_client_capabilities() -> None:
+    from agentfetch.integrations.mcp_server import _supports
+
+    class Context:
+        def __init__(self, capabilities: types.ClientCapabilities | None) -> None:
+            self.client_capabilities = capabilities
+
+    def modes(elicitation: types.ElicitationCapability | None) -> tuple[bool, bool]:
+        context: Any = Context(types.ClientCapabilities(elicitation=elicitation))
+        return _supports(context, "form"), _supports(context, "url")
+
+    assert modes(None) == (False, False)
+    assert modes(types.ElicitationCapability()) == (True, False)  # pre-2025-11-25 clients: form only
+    assert modes(types.ElicitationCapability(form=types.FormElicitationCapability())) == (True, False)
+    assert modes(types.ElicitationCapability(url=types.UrlElicitationCapability())) == (False, True)
+    both = types.ElicitationCapability(form=types.FormElicitationCapability(), url=types.UrlElicitationCapability())
+    assert modes(both) == (True, True)
+    assert _supports(Context(None), "form") is False  # type: ignore[arg-type]
+
+
 async def test_lists_fetch_and_auth_status(host_env: dict[str, str]) -> None:
     async with python_mcp(host_env) as session:
         tools = {tool.name: tool for tool in (await session.list_tools()).tools}
@@ -81,11 +101,22 @@ async def test_http_error_is_an_error_result(site: Site, host_env: dict[str, str
     assert result.is_error and "404" in only_text(result)
 
 
+def cli_auth_status(env: dict[str, str]) -> dict[str, Any]:
+    import json
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-m", "agentfetch", "auth", "status", "--json"],
+                          env=env, capture_output=True, text=True, timeout=60, check=True)
+    return json.loads(done.stdout)
+
+
 async def test_auth_status_with_an_empty_store(host_env: dict[str, str]) -> None:
+    import json
+
     async with python_mcp(host_env) as session:
         result = await session.call_tool("auth_status", {})
     assert not result.is_error
-    assert "No sign-ins stored" in only_text(result)
+    assert json.loads(only_text(result)) == {"credentials": []} == cli_auth_status(host_env)
 
 
 # --- protected pages: need the demo app (tests/conftest.py) and the OAuth client
@@ -122,7 +153,12 @@ async def test_protected_page_with_pre_approved_consent(demo_or_skip: Any, host_
         status = await session.call_tool("auth_status", {})
     assert not result.is_error, only_text(result)
     assert only_text(result).strip()
-    assert not status.is_error and demo_or_skip.resource in only_text(status)
+    assert not status.is_error
+    import json
+
+    (row,) = json.loads(only_text(status))["credentials"]
+    assert row["resource"] == demo_or_skip.resource
+    assert json.loads(only_text(status)) == cli_auth_status(env)
     # The sign-in is stored, and auth_status never shows its secrets.
     from agentfetch.store import open_store
 
