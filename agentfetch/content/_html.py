@@ -5,9 +5,6 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin
 
-from lxml import etree
-from lxml import html as lxml_html
-
 from agentfetch.content._markdown import MarkdownWriter
 from agentfetch.content._metadata import page_metadata
 from agentfetch.content._model import Document
@@ -17,10 +14,10 @@ from agentfetch.content._readability import (
     inner_text,
     is_visible,
 )
+from agentfetch.content._tree import drop, parse, text_of
 
 __all__ = ["convert_html"]
 
-_PARSER = lxml_html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
 _NOISE_TAGS = ("script", "style", "noscript", "template", "link")
 _IMAGE_ATTR = re.compile(r"\.(jpg|jpeg|png|webp)", re.I)
 _BANNER = re.compile(r"cookie|consent|gdpr|newsletter-signup|paywall|subscribe-modal", re.I)
@@ -30,16 +27,9 @@ _SHARE_OR_COMMENTS = re.compile(r"(\b|_)(share|sharing|social|comments?|disqus|r
 _TOO_LITTLE = 500
 
 
-def _parse(data: bytes):
-    try:
-        return lxml_html.document_fromstring(data, parser=_PARSER)
-    except (etree.ParserError, ValueError):
-        return None
-
-
 def convert_html(data: bytes, url: str | None, *, full_page: bool = False) -> Document:
     """Convert UTF-8 HTML bytes; see :func:`agentfetch.content.html_to_markdown`."""
-    root = _parse(data)
+    root = parse(data)
     if root is None:
         return Document(title=None, markdown="", kind="html", metadata={}, charset="utf-8")
     metadata = page_metadata(root, url)
@@ -58,7 +48,7 @@ def convert_html(data: bytes, url: str | None, *, full_page: bool = False) -> Do
         def fresh_body():
             tree = next(trees, None)
             if tree is None:
-                tree = _parse(data)
+                tree = parse(data)
             return _prepare(tree) if tree is not None else None
 
         extraction = extract_article(fresh_body, title or "", metadata_byline=metadata.get("byline"))
@@ -75,7 +65,7 @@ def convert_html(data: bytes, url: str | None, *, full_page: bool = False) -> Do
             # An app shell or a list page: the article rules keep next to nothing,
             # or nothing stood out and they kept the whole body with its chrome.
             # Give the page without its chrome rather than an empty or noisy answer.
-            tree = _parse(data)
+            tree = parse(data)
             if tree is not None:
                 body = _clean_page(_prepare(tree))
                 cleaned_length = len(inner_text(body))
@@ -104,7 +94,7 @@ def _prepare(root):
     _keep_script_math(root)
     _unwrap_noscript_images(root)
     for el in list(root.iter(*_NOISE_TAGS)):
-        el.drop_tree()
+        drop(el)
     body = root.find("body")
     if body is None:
         body = root
@@ -122,7 +112,7 @@ def _keep_script_math(root) -> None:
     for el in list(root.iter("span", "div")):
         cls = el.get("class") or ""
         if cls.startswith(("MathJax", "MJX")) and el.getparent() is not None:
-            el.drop_tree()
+            drop(el)
     for script in scripts:
         span = script.makeelement("span", {"data-agentfetch-tex": " ".join((script.text or "").split())})
         if "mode=display" in (script.get("type") or ""):
@@ -138,10 +128,10 @@ def _unwrap_noscript_images(root) -> None:
         if not any(k in attrib for k in ("src", "srcset", "data-src", "data-srcset")) and not any(
             _IMAGE_ATTR.search(v) for v in attrib.values()
         ):
-            img.drop_tree()
+            drop(img)
     for noscript in list(root.iter("noscript")):
         images = list(noscript.iter("img"))
-        if len(images) != 1 or noscript.text_content().strip():
+        if len(images) != 1 or text_of(noscript).strip():
             continue
         previous = noscript.getprevious()
         if previous is None or not _is_single_image(previous):
@@ -159,7 +149,7 @@ def _is_single_image(el) -> bool:
     while el is not None:
         if el.tag == "img":
             return True
-        if len(el) != 1 or el.text_content().strip():
+        if len(el) != 1 or text_of(el).strip():
             return False
         el = el[0]
     return False
@@ -203,7 +193,7 @@ def _replace_break_chains(body) -> None:
 def _drop_hidden(body) -> None:
     for el in list(body.iter()):
         if isinstance(el.tag, str) and el.getparent() is not None and not is_visible(el):
-            el.drop_tree()
+            drop(el)
 
 
 def _clean_page(body):
@@ -218,5 +208,5 @@ def _clean_page(body):
             or el.get("role") in _CHROME_ROLES
             or (match != " " and (_BANNER.search(match) or _SHARE_OR_COMMENTS.search(match)))
         ):
-            el.drop_tree()
+            drop(el)
     return body

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin
 
+from agentfetch.content._tree import text_of
 from agentfetch.content._mathml import math_to_tex
 from agentfetch.content._readability import is_data_table
 
@@ -141,7 +142,9 @@ def _protect_line_start(text: str) -> str:
 
 
 def _escape(text: str) -> str:
-    return _ESCAPE.sub(lambda m: "\\" + m.group(0), text)
+    if "\\" in text or "`" in text or "*" in text or "_" in text or "<" in text:
+        return _ESCAPE.sub(r"\\\g<0>", text)
+    return text
 
 
 def _collapse(text: str) -> str:
@@ -439,7 +442,7 @@ class MarkdownWriter:
     def _code(self, el) -> str:
         if el.tag == "var" and el.getparent() is not None and el.getparent().tag not in _CODE_TAGS:
             return _wrap(self.inline(el), "*")
-        return _code_span(el.text_content())
+        return _code_span(text_of(el))
 
     def _link(self, el) -> str:
         inner = _MULTISPACE.sub(" ", self.inline(el))
@@ -501,7 +504,7 @@ def _is_display_math(el) -> bool:
 
 def _preformatted_text(el) -> str:
     if next(el.iter("br"), None) is None:
-        return el.text_content()
+        return text_of(el)
     parts: list[str] = []
 
     def collect(node) -> None:

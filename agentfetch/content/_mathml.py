@@ -9,6 +9,8 @@ tables); anything else contributes its text.
 
 from __future__ import annotations
 
+from agentfetch.content._tree import text_of
+
 __all__ = ["math_to_tex"]
 
 _TEX_ENCODINGS = ("application/x-tex", "text/x-tex", "application/x-latex", "tex")
@@ -20,7 +22,7 @@ def math_to_tex(el) -> str:
     """TeX for a ``<math>`` element or a KaTeX/MathJax/MediaWiki wrapper around one."""
     for annotation in el.iter("annotation"):
         if (annotation.get("encoding") or "").lower() in _TEX_ENCODINGS:
-            return " ".join(annotation.text_content().split())
+            return " ".join(text_of(annotation).split())
     math = el if el.tag == "math" else next(el.iter("math"), None)
     if math is not None:
         alt = math.get("alttext")
@@ -44,7 +46,7 @@ def _group(el) -> str:
 
 
 def _token(el) -> str:
-    text = " ".join(el.text_content().split())
+    text = " ".join(text_of(el).split())
     return "".join(_ESCAPES.get(ch, ch) for ch in text)
 
 

@@ -12,6 +12,7 @@ import json
 import re
 from urllib.parse import urljoin
 
+from agentfetch.content._tree import text_of
 from agentfetch.content._readability import text_similarity
 
 __all__ = ["page_metadata", "article_title"]
@@ -50,7 +51,7 @@ def _word_count(text: str) -> int:
 def article_title(root) -> str:
     """The ``<title>`` with a trailing (or leading) site name removed, as Readability does."""
     title_el = root.find(".//title")
-    original = " ".join((title_el.text_content() if title_el is not None else "").split())
+    original = " ".join((text_of(title_el) if title_el is not None else "").split())
     current = original
     hierarchical = False
     if _SEPARATOR.search(current):
@@ -59,7 +60,7 @@ def article_title(root) -> str:
         if _word_count(current) < 3:
             current = re.sub(r"[^|\-–—\\/>»]*[|\-–—\\/>»](.*)", r"\1", original)
     elif ": " in current:
-        headings = [h.text_content() for h in root.iter("h1", "h2")]
+        headings = [text_of(h) for h in root.iter("h1", "h2")]
         if current not in headings:
             current = original[original.rfind(":") + 1 :]
             if _word_count(current) < 3:
@@ -67,7 +68,7 @@ def article_title(root) -> str:
     elif len(current) > 150 or len(current) < 15:
         h1s = list(root.iter("h1"))
         if len(h1s) == 1:
-            current = " ".join(h1s[0].text_content().split())
+            current = " ".join(text_of(h1s[0]).split())
     current = current.strip()
     words = _word_count(current)
     if words <= 4 and (
@@ -82,7 +83,7 @@ def _json_ld(root) -> dict[str, str]:
     for script in root.iter("script"):
         if (script.get("type") or "").strip().lower() != "application/ld+json":
             continue
-        raw = re.sub(r"^\s*<!\[CDATA\[|\]\]>\s*$", "", script.text_content())
+        raw = re.sub(r"^\s*<!\[CDATA\[|\]\]>\s*$", "", text_of(script))
         try:
             parsed = json.loads(raw)
         except ValueError:
