@@ -20,11 +20,11 @@ import math
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, contextmanager
 from hashlib import sha256
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from ..errors import AuthorizationTimeout, StoreError, UsageError
@@ -33,6 +33,8 @@ from ._files import JsonDocument, display_path, ensure_private_dir, warn_once
 from ._model import Credential, CredentialKey, TokenSet
 from ._vaults import FileVault, KeyringVault, Layout, Vault, detect_keyring, new_ref
 
+
+T = TypeVar("T")
 
 BACKENDS = ("keyring", "file")
 #: Token fields that are secrets; every other TokenSet field goes to the index.
@@ -222,21 +224,12 @@ class CredentialStore:
         entry = self._registrations(self._index.read()).get(issuer)
         if entry is None:
             return None
-        for _attempt in range(3):
-            secrets = self._read_secrets(entry)
-            if secrets is not None:
-                return Registration({**entry["registration"], **secrets})
-            fresh = self._registrations(self._index.read()).get(issuer)
-            if fresh is None:
-                return None
-            if fresh.get("ref") == entry.get("ref"):
-                break
-            entry = fresh
-        warn_once(
-            ("registration", issuer, entry.get("ref")),
+        return self._with_secrets(
+            entry,
+            lambda: self._registrations(self._index.read()).get(issuer),
+            lambda entry, secrets: Registration({**entry["registration"], **secrets}),
             f"the stored client registration for {issuer} has lost its secret; treating it as absent",
         )
-        return None
 
     def registration_put(self, issuer: str, registration: dict[str, Any]) -> None:
         """Store the registration for ``issuer``; its secrets go to the vault."""
@@ -348,24 +341,38 @@ class CredentialStore:
 
     def _load(self, entry: dict[str, Any]) -> Credential | None:
         key = _entry_key(entry)
+        return self._with_secrets(
+            entry,
+            lambda: _find_entry(self._entries(self._index.read()), key),
+            _entry_to_credential,
+            f"the stored credential for {key.resource} (issuer {key.issuer}) is unreadable; treating it as absent",
+        )
+
+    def _with_secrets(
+        self,
+        entry: dict[str, Any],
+        reread: Callable[[], dict[str, Any] | None],
+        build: Callable[[dict[str, Any], dict[str, str]], T],
+        unreadable: str,
+    ) -> T | None:
+        """``build(entry, secrets)``, or None (reported once) when the secrets are
+        missing or unusable. Reads take no lock, so a concurrent change may have
+        replaced the secrets between our read of the index and of the secrets:
+        then the index names a new ref, and we follow it."""
         for _attempt in range(3):
             secrets = self._read_secrets(entry)
-            if secrets is not None and secrets.get("access_token"):
+            if secrets is not None:
                 try:
-                    return _entry_to_credential(entry, secrets)
+                    return build(entry, secrets)
                 except (KeyError, TypeError, ValueError):
                     break
-            # A concurrent put may have replaced the secrets between our two reads.
-            fresh = _find_entry(self._entries(self._index.read()), key)
+            fresh = reread()
             if fresh is None:
                 return None
             if fresh.get("ref") == entry.get("ref"):
                 break
             entry = fresh
-        warn_once(
-            ("credential", key, entry.get("ref")),
-            f"the stored credential for {key.resource} (issuer {key.issuer}) is unreadable; treating it as absent",
-        )
+        warn_once(("unreadable", entry.get("ref"), unreadable), unreadable)
         return None
 
     def _entries(self, index: dict[str, Any]) -> list[dict[str, Any]]:
@@ -440,7 +447,9 @@ def _credential_to_entry(credential: Credential) -> dict[str, Any]:
 
 
 def _entry_to_credential(entry: dict[str, Any], secrets: dict[str, str]) -> Credential:
-    known_tokens = {f.name for f in dataclasses.fields(TokenSet)}
+    if not secrets.get("access_token"):
+        raise ValueError("no access token")
+    known_tokens = {f.name for f in dataclasses.fields(TokenSet)} - set(TOKEN_SECRETS)
     tokens = TokenSet(**{k: v for k, v in entry.get("tokens", {}).items() if k in known_tokens}, **secrets)
     known = {f.name for f in dataclasses.fields(Credential)} - {"key", "tokens"}
     return Credential(key=_entry_key(entry), tokens=tokens, **{k: v for k, v in entry.items() if k in known})
