@@ -279,16 +279,26 @@ class _Grabber:
         self.scores[el] = _TAG_SCORES.get(el.tag, 0) + self.class_weight(el)
 
     @staticmethod
-    def link_density(el, text_length: int | None = None) -> float:
+    def link_density(el, text_length: int | None = None, cache: dict | None = None) -> float:
+        """Share of the text that sits in links (in-page ``#`` links count 0.3).
+
+        ``cache`` keeps each link's weighted length while the tree does not
+        change (scoring), since every candidate up the tree counts the same links.
+        """
         if text_length is None:
             text_length = len(inner_text(el))
         if not text_length:
             return 0.0
         links = 0.0
         for a in el.iter("a"):
-            href = a.get("href")
-            weight = 0.3 if href and len(href) > 1 and href[0] == "#" else 1.0
-            links += len(inner_text(a)) * weight
+            length = cache.get(a) if cache is not None else None
+            if length is None:
+                href = a.get("href")
+                weight = 0.3 if href and len(href) > 1 and href[0] == "#" else 1.0
+                length = len(inner_text(a)) * weight
+                if cache is not None:
+                    cache[a] = length
+            links += length
         return links / text_length
 
     # -- the walk ----------------------------------------------------------
@@ -452,8 +462,9 @@ class _Grabber:
                 scores[ancestor] += content_score / divider
                 ancestor = grand
                 level += 1
+        link_lengths: dict = {}
         for candidate in candidates:
-            scores[candidate] *= 1 - self.link_density(candidate)
+            scores[candidate] *= 1 - self.link_density(candidate, cache=link_lengths)
         return candidates
 
     def pick_top(self, body, candidates):
