@@ -97,6 +97,16 @@ def _metadata_class():
     return _Metadata
 
 
+def _same_root_issuer(stated: object, expected: str) -> bool:
+    """The one tolerated difference: a trailing slash on an issuer with no path
+    (``https://as`` vs ``https://as/``), which URL libraries add on their own
+    (the MCP Python SDK's pydantic ``AnyHttpUrl`` does). Same origin, same root:
+    the same server. Any other difference is a mismatch."""
+    if not isinstance(stated, str) or stated.rstrip("/") != expected.rstrip("/"):
+        return False
+    return urlsplit(expected).path in ("", "/") and urlsplit(stated).path in ("", "/")
+
+
 def parse_authorization_server(document: Any, *, issuer: str, metadata_url: str) -> AuthorizationServer:
     """Validate AS metadata for ``issuer`` (RFC 8414 §3.3, PROTOCOL.md §3)."""
     from authlib.oauth2 import rfc9207
@@ -105,11 +115,14 @@ def parse_authorization_server(document: Any, *, issuer: str, metadata_url: str)
     if not isinstance(document, dict):
         raise AuthorizationError(f"authorization server metadata at {where} is not a JSON object")
     require_secure_endpoint(issuer, "issuer")
-    if document.get("issuer") != issuer:
+    stated = document.get("issuer")
+    if stated != issuer and not _same_root_issuer(stated, issuer):
         raise MetadataMismatch(
             f"authorization server metadata at {where} names issuer "
             f"{_shorten(str(document.get('issuer')))}, expected {_shorten(issuer)} (RFC 8414 §3.3)"
         )
+    # From here on the issuer is the one the server states: RFC 9207 ``iss`` echoes it.
+    issuer = stated
     metadata = _metadata_class()(document)
     try:
         metadata.validate(metadata_classes=[rfc9207.AuthorizationServerMetadata])

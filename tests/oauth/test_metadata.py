@@ -139,3 +139,13 @@ def test_invalid_as_metadata_is_refused(changes: dict, error: type[Exception]) -
 def test_plain_http_issuer_on_the_network_is_refused() -> None:
     with pytest.raises(InsecureTransport):
         parse_authorization_server(_as("http://as.example"), issuer="http://as.example", metadata_url="x")
+
+
+def test_root_issuer_trailing_slash_is_the_one_tolerated_difference() -> None:
+    server = parse_authorization_server(_as("https://as/"), issuer="https://as", metadata_url="https://as/m")
+    assert server.issuer == "https://as/"  # what the server states, for RFC 9207 iss
+    assert parse_authorization_server(_as("https://as"), issuer="https://as/", metadata_url="m").issuer == "https://as"
+    with pytest.raises(MetadataMismatch):
+        parse_authorization_server(_as("https://as/t1/"), issuer="https://as/t1", metadata_url="m")
+    with pytest.raises(MetadataMismatch):
+        parse_authorization_server(_as("https://as.evil/"), issuer="https://as", metadata_url="m")
