@@ -33,7 +33,6 @@ from ._files import JsonDocument, display_path, ensure_private_dir, warn_once
 from ._model import Credential, CredentialKey, TokenSet
 from ._vaults import FileVault, KeyringVault, Layout, Vault, detect_keyring, new_ref
 
-
 T = TypeVar("T")
 
 BACKENDS = ("keyring", "file")
@@ -68,6 +67,7 @@ class CredentialStore:
         self._cache = JsonDocument(directory / "cache.json", "discovery cache")
         self._file_vault = FileVault(directory / "secrets.json")
         self._keyring_vault: KeyringVault | None = None
+        self._keyring_detected = False
         self._writer: Vault | None = None
         ensure_private_dir(directory)
         if backend == "keyring":
@@ -88,52 +88,50 @@ class CredentialStore:
         return f"CredentialStore({display_path(self.directory)!r}, backend={self._forced or 'auto'!r})"
 
     def _writing_vault(self) -> Vault:
-        # Detected on first need: keyring's backend discovery is slow, and a
-        # cached fetch whose secrets are in the file vault never needs it.
         if self._writer is None:
-            if self._forced == "file":
-                self._writer = self._file_vault
-            else:
-                backend = detect_keyring()
-                if backend is None:
-                    self._notice_fallback()
-                    self._writer = self._file_vault
-                else:
-                    self._writer = self._keyring_vault = KeyringVault(backend)
+            keyring_vault = None if self._forced == "file" else self._keyring()
+            if keyring_vault is None:
+                self._notice_fallback()
+            self._writer = keyring_vault or self._file_vault
         return self._writer
 
+    def _keyring(self) -> KeyringVault | None:
+        # Detected on first need: keyring's backend discovery is slow, and a
+        # cached fetch whose secrets are in the file vault never needs it.
+        if not self._keyring_detected:
+            backend = detect_keyring()
+            self._keyring_vault = KeyringVault(backend) if backend is not None else None
+            self._keyring_detected = True
+        return self._keyring_vault
+
     def _require_keyring(self) -> KeyringVault:
-        backend = detect_keyring()
-        if backend is None:
+        keyring_vault = self._keyring()
+        if keyring_vault is None:
             raise StoreError(
                 "the keyring credential store was asked for, but this system has no usable OS keyring",
                 hint="set AGENTFETCH_STORE=file to keep credentials in a private file",
             )
-        self._keyring_vault = KeyringVault(backend)
-        return self._keyring_vault
+        return keyring_vault
 
     def _vault(self, name: str) -> Vault | None:
+        """The vault an index entry names, or None when it is not available here."""
         if name == "file":
             return self._file_vault
-        if name == "keyring":
-            if self._keyring_vault is None:
-                backend = detect_keyring()
-                if backend is None:
-                    return None
-                self._keyring_vault = KeyringVault(backend)
-            return self._keyring_vault
-        return None
+        return self._keyring() if name == "keyring" else None
 
     def _notice_fallback(self) -> None:
         # Once per data directory, not once per process: agents run the CLI
-        # hundreds of times and the line would drown their output.
+        # hundreds of times and the line would drown their output. A forced
+        # file store is a choice, not news.
+        if self._forced == "file":
+            return
         try:
             fd = os.open(self.directory / _FALLBACK_NOTICE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except OSError:
             return
         os.close(fd)
         sys.stderr.write(
-            f"agentfetch: no OS keyring available; storing credentials in {self._file_vault.describe()[6:-1]} "
+            f"agentfetch: no OS keyring available; storing credentials in {display_path(self._file_vault.path)} "
             "(mode 0600, set AGENTFETCH_STORE to choose)\n"
         )
 
