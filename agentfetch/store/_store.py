@@ -268,6 +268,8 @@ class CredentialStore:
 
     def cache_put(self, namespace: str, key: str, value: dict[str, Any], ttl: float) -> None:
         """Keep ``value`` for ``ttl`` seconds; a ttl <= 0 forgets the entry."""
+        if not isinstance(namespace, str) or not isinstance(key, str):
+            raise UsageError("cache namespaces and keys are strings")
         if not isinstance(value, dict):
             raise UsageError("only JSON objects can be cached")
         if not isinstance(ttl, (int, float)) or math.isnan(ttl):

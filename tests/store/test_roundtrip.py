@@ -146,6 +146,8 @@ def test_cache_rejects_what_it_cannot_keep(store: CredentialStore) -> None:
         store.cache_put("prm", "k", ["not", "an", "object"], ttl=60)  # type: ignore[arg-type]
     with pytest.raises(UsageError):
         store.cache_put("prm", "k", {"a": 1}, ttl=float("nan"))
+    with pytest.raises(UsageError):
+        store.cache_put("prm", 5, {"a": 1}, ttl=60)  # type: ignore[arg-type]
 
 
 def test_credential_without_access_token_is_refused(store: CredentialStore) -> None:
