@@ -12,6 +12,7 @@ from agentfetch.content._readability import (
     _is_phrasing,
     extract_article,
     inner_text,
+    is_consent_banner,
     is_visible,
 )
 from agentfetch.content._tree import drop, parse, text_of
@@ -20,7 +21,6 @@ __all__ = ["convert_html"]
 
 _NOISE_TAGS = ("script", "style", "noscript", "template", "link")
 _IMAGE_ATTR = re.compile(r"\.(jpg|jpeg|png|webp)", re.I)
-_BANNER = re.compile(r"cookie|consent|gdpr|newsletter-signup|paywall|subscribe-modal", re.I)
 _CHROME_TAGS = ("nav", "header", "footer", "aside", "form", "dialog", "menu")
 _CHROME_ROLES = {"navigation", "banner", "contentinfo", "complementary", "menu", "menubar", "dialog", "alertdialog", "search"}
 _SHARE_OR_COMMENTS = re.compile(r"(\b|_)(share|sharing|social|comments?|disqus|related)(\b|_)", re.I)
@@ -206,7 +206,7 @@ def _clean_page(body):
         if (
             el.tag in _CHROME_TAGS
             or el.get("role") in _CHROME_ROLES
-            or (match != " " and (_BANNER.search(match) or _SHARE_OR_COMMENTS.search(match)))
+            or (match != " " and (is_consent_banner(el, match) or _SHARE_OR_COMMENTS.search(match)))
         ):
             drop(el)
     return body

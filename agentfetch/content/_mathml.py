@@ -15,6 +15,17 @@ __all__ = ["math_to_tex"]
 
 _TEX_ENCODINGS = ("application/x-tex", "text/x-tex", "application/x-latex", "tex")
 _CONTAINERS = {"math", "mrow", "mstyle", "mpadded", "menclose", "merror", "mfenced", "semantics", "mlabeledtr"}
+# tag: (number of children, TeX with {0}.. for each child and {g[0]}.. for it braced)
+_TEMPLATES = {
+    "mfrac": (2, "\\frac{{{0}}}{{{1}}}"),
+    "mroot": (2, "\\sqrt[{1}]{{{0}}}"),
+    "msup": (2, "{g[0]}^{g[1]}"),
+    "msub": (2, "{g[0]}_{g[1]}"),
+    "msubsup": (3, "{g[0]}_{g[1]}^{g[2]}"),
+    "munderover": (3, "{g[0]}_{g[1]}^{g[2]}"),
+    "mover": (2, "\\overset{{{1}}}{{{0}}}"),
+    "munder": (2, "\\underset{{{1}}}{{{0}}}"),
+}
 _ESCAPES = {"{": "\\{", "}": "\\}", "%": "\\%", "#": "\\#", "&": "\\&", "$": "\\$"}
 
 
@@ -40,11 +51,6 @@ def _kids(el) -> list:
     return [c for c in el if isinstance(c.tag, str) and c.tag not in ("annotation", "annotation-xml")]
 
 
-def _group(el) -> str:
-    tex = _tex(el)
-    return tex if len(tex) == 1 else "{" + tex + "}"
-
-
 def _token(el) -> str:
     text = " ".join(text_of(el).split())
     return "".join(_ESCAPES.get(ch, ch) for ch in text)
@@ -62,24 +68,13 @@ def _tex(el) -> str:
         return " "
     if tag == "mphantom":
         return ""
-    if tag == "mfrac" and len(kids) == 2:
-        return f"\\frac{{{_tex(kids[0])}}}{{{_tex(kids[1])}}}"
+    template = _TEMPLATES.get(tag)
+    if template is not None and len(kids) == template[0]:
+        raw = [_tex(k) for k in kids]
+        grouped = [t if len(t) == 1 else "{" + t + "}" for t in raw]
+        return template[1].format(*raw, g=grouped)
     if tag == "msqrt":
         return "\\sqrt{" + "".join(_tex(k) for k in kids) + "}"
-    if tag == "mroot" and len(kids) == 2:
-        return f"\\sqrt[{_tex(kids[1])}]{{{_tex(kids[0])}}}"
-    if tag == "msup" and len(kids) == 2:
-        return f"{_group(kids[0])}^{_group(kids[1])}"
-    if tag == "msub" and len(kids) == 2:
-        return f"{_group(kids[0])}_{_group(kids[1])}"
-    if tag == "msubsup" and len(kids) == 3:
-        return f"{_group(kids[0])}_{_group(kids[1])}^{_group(kids[2])}"
-    if tag == "mover" and len(kids) == 2:
-        return f"\\overset{{{_tex(kids[1])}}}{{{_tex(kids[0])}}}"
-    if tag == "munder" and len(kids) == 2:
-        return f"\\underset{{{_tex(kids[1])}}}{{{_tex(kids[0])}}}"
-    if tag == "munderover" and len(kids) == 3:
-        return f"{_group(kids[0])}_{_group(kids[1])}^{_group(kids[2])}"
     if tag == "mtable":
         rows = []
         for row in kids:

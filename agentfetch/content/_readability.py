@@ -26,7 +26,7 @@ from lxml import etree
 
 from agentfetch.content._tree import drop, text_of, to_html
 
-__all__ = ["Extraction", "extract_article", "inner_text", "is_data_table", "text_similarity"]
+__all__ = ["Extraction", "extract_article", "inner_text", "is_consent_banner", "is_data_table", "text_similarity"]
 
 _UNLIKELY = re.compile(
     r"-ad-|ai2html|banner|breadcrumbs|combx|comment|community|cover-wrap|disqus|extra|footer|gdpr"
@@ -44,6 +44,7 @@ _NEGATIVE = re.compile(
     r"|sponsor|shopping|tags|widget",
     re.I,
 )
+_CONSENT = re.compile(r"(?:^|[\s_-])(?:cookies?|consent|gdpr|onetrust)(?:$|[\s_-])", re.I)
 _BYLINE = re.compile(r"byline|author|dateline|writtenby|p-author", re.I)
 _SHARE = re.compile(r"(\b|_)(share|sharedaddy)(\b|_)", re.I)
 _VIDEOS = re.compile(
@@ -162,6 +163,18 @@ def extract_article(
 def _value_weight(value: str) -> int:
     """Class/id weight of one attribute value; pages repeat the same few values."""
     return (25 if _POSITIVE.search(value) else 0) - (25 if _NEGATIVE.search(value) else 0)
+
+
+@lru_cache(maxsize=4096)
+def _names_consent(match: str) -> bool:
+    return bool(_CONSENT.search(match))
+
+
+def is_consent_banner(el, match: str) -> bool:
+    """A cookie or consent banner, which Readability's rules let through when
+    its class also says "content". Banners are short; a long element that
+    merely mentions cookies in its class is kept."""
+    return _names_consent(match) and len(text_of(el)) < 1500
 
 
 @lru_cache(maxsize=4096)
@@ -405,6 +418,11 @@ class _Grabber:
                     drop(node)
                     node = nxt
                     continue
+            if is_consent_banner(node, match):
+                nxt = _next_node(node, True)
+                drop(node)
+                node = nxt
+                continue
             if tag in _EMPTY_REMOVABLE and _is_without_content(node):
                 nxt = _next_node(node, True)
                 drop(node)

@@ -46,6 +46,7 @@ def test_main_content_only_by_default_and_everything_with_full_page():
     "chrome",
     [
         "<div id='cookie-banner' class='cookie-consent'><p>We use cookies to improve your experience, accept all cookies now please.</p></div>",
+        "<div class='cookie-consent-content'><p>We use cookies to improve your experience, accept all cookies now please.</p></div>",
         "<aside><p>Related reading that is not part of this article, at all, really.</p></aside>",
         "<form><input name=q><button>Search the whole site</button></form>",
         "<script>var secret = 'do not print this script';</script><style>.x{color:red}</style><noscript>Enable JavaScript</noscript>",
