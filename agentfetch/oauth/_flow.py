@@ -411,7 +411,8 @@ class Core:
                 self.log(f"AS: {_display(issuer)} unusable: {exc.message}")
                 failures.append(exc)
                 continue
-            credential = yield from self.browser_flow(resource, server, client_plan, requested, request)
+            attempt = Attempt(resource, server, requested, request)
+            credential = yield from self.browser_flow(attempt, client_plan)
             yield ReleaseLock(lock)
             return credential
         # Prefer a security refusal: it is what the human must hear about.
@@ -459,18 +460,12 @@ class Core:
             hint=HOW_TO_CONFIGURE.format(issuer=server.issuer, path=config_path()),
         )
 
-    def browser_flow(
-        self,
-        resource: ProtectedResource,
-        server: AuthorizationServer,
-        plan: ClientPlan,
-        scopes: tuple[str, ...],
-        template: httpx.Request | None,
-    ) -> Flow:
+    def browser_flow(self, attempt: Attempt, plan: ClientPlan) -> Flow:
         from .authorize import RedirectUriRejected
         from .rfc7591 import RegistrationRejected
 
-        scopes = _with_refresh_scopes(scopes, server)
+        attempt = replace(attempt, scopes=_with_refresh_scopes(attempt.scopes, attempt.server))
+        resource, server, scopes = attempt.resource, attempt.server, attempt.scopes
         request = ConsentRequest(
             resource=resource.resource,
             authorization_server=server.issuer,
@@ -490,7 +485,7 @@ class Core:
             try:
                 if plan.identity is None or plan.stale_port:
                     try:
-                        plan = yield from self.register(server, listener, scopes, template)
+                        plan = yield from self.register(attempt, listener)
                     except RegistrationRejected as exc:
                         if localhost or not _redirect_problem(exc.error, exc.message):
                             raise
@@ -500,7 +495,7 @@ class Core:
                         plan = ClientPlan(identity=None, redirect_host="localhost")
                         continue
                 try:
-                    credential = yield from self.code_flow(resource, server, plan, listener, scopes, template)
+                    credential = yield from self.code_flow(attempt, plan, listener)
                 except RedirectUriRejected:
                     if reregistered or server.registration_endpoint is None:
                         raise
@@ -532,12 +527,10 @@ class Core:
             return LoopbackListener(path=path, redirect_host=host)
         return LoopbackListener(redirect_host=host)
 
-    def register(
-        self, server: AuthorizationServer, listener: LoopbackListener, scopes: tuple[str, ...],
-        template: httpx.Request | None,
-    ) -> Flow:
+    def register(self, attempt: Attempt, listener: LoopbackListener) -> Flow:
         """RFC 7591. The record is kept in memory until the flow succeeds, so a
         failed flow stores nothing."""
+        server, scopes = attempt.server, attempt.scopes
         from .rfc7591 import parse_registration, registration_request
 
         from .rfc8628 import DEVICE_GRANT
@@ -552,7 +545,7 @@ class Core:
             scopes=_union(server.scopes_supported, scopes) if server.scopes_supported else scopes,
             grant_types=grants,
         )
-        response = yield from self._send("registration", request, template)
+        response = yield from self._send("registration", request, attempt.template)
         record = parse_registration(response, issuer=server.issuer, redirect_uri=listener.redirect_uri)
         self.log(f"registration: client_id={record['client_id']} redirect_uri={listener.redirect_uri}")
         return ClientPlan(
@@ -562,16 +555,9 @@ class Core:
             new_registration=record,
         )
 
-    def code_flow(
-        self,
-        resource: ProtectedResource,
-        server: AuthorizationServer,
-        plan: ClientPlan,
-        listener: LoopbackListener,
-        scopes: tuple[str, ...],
-        template: httpx.Request | None,
-    ) -> Flow:
+    def code_flow(self, attempt: Attempt, plan: ClientPlan, listener: LoopbackListener) -> Flow:
         """RFC 6749 §4.1 with PKCE, resource and iss; then the token request."""
+        resource, server, scopes, template = attempt.resource, attempt.server, attempt.scopes, attempt.template
         from .authorize import RedirectUriRejected, code_from_callback, new_authorization_request
         from .tokens import TokenEndpointError, authorization_code_request, parse_token_response
 
@@ -588,7 +574,7 @@ class Core:
         opened = yield OpenBrowser(auth.url)
         if not opened:
             if server.device_authorization_endpoint:
-                credential = yield from self.device_flow(resource, server, plan, scopes, template)
+                credential = yield from self.device_flow(attempt, plan)
                 return credential
             self.s.notify("browser: could not start one; open the URL above yourself")
         self.log(f"callback: waiting on {listener.redirect_uri} (up to {self.s.auth_timeout:g} s)")
@@ -612,22 +598,16 @@ class Core:
             if exc.error == "invalid_grant" and "redirect" in exc.description.lower():
                 raise RedirectUriRejected(exc.message) from exc
             raise
-        return self._keep(resource, server, plan, tokens)
+        return self._keep(attempt, plan, tokens)
 
-    def device_flow(
-        self,
-        resource: ProtectedResource,
-        server: AuthorizationServer,
-        plan: ClientPlan,
-        scopes: tuple[str, ...],
-        template: httpx.Request | None,
-    ) -> Flow:
+    def device_flow(self, attempt: Attempt, plan: ClientPlan) -> Flow:
         """RFC 8628 when no browser can be started here: show a code and a URL
         for another device, and poll, honouring ``interval`` and ``slow_down``."""
         from ..errors import AccessDenied, AuthorizationTimeout
         from .rfc8628 import device_authorization_request, device_token_request, parse_device_authorization
         from .tokens import TokenEndpointError, parse_token_response
 
+        resource, server, scopes, template = attempt.resource, attempt.server, attempt.scopes, attempt.template
         assert plan.identity is not None and server.device_authorization_endpoint is not None
         request = device_authorization_request(
             server.device_authorization_endpoint, client=plan.identity, scopes=scopes, resource=resource.resource
@@ -665,13 +645,12 @@ class Core:
                 if exc.error == "expired_token":
                     raise AuthorizationTimeout(exc.message, hint="run the command again for a new code") from exc
                 raise
-            return self._keep(resource, server, plan, tokens)
+            return self._keep(attempt, plan, tokens)
 
-    def _keep(
-        self, resource: ProtectedResource, server: AuthorizationServer, plan: ClientPlan, tokens: TokenSet
-    ) -> Credential:
+    def _keep(self, attempt: Attempt, plan: ClientPlan, tokens: TokenSet) -> Credential:
         """Store the new grant (and a new registration with it): only now, so a
         failed flow leaves nothing behind."""
+        resource, server = attempt.resource, attempt.server
         assert plan.identity is not None
         if tokens.expires_at is not None:
             self.log(f"token: issued, expires in {max(0, tokens.expires_at - time.time()):.0f} s")
@@ -754,6 +733,17 @@ class Core:
             self.log(f"logout: removed {_display(credential.key.resource)} ({_display(credential.key.issuer)})")
             removed.append(credential.key)
         return removed
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try at one authorization server for one protected resource."""
+
+    resource: ProtectedResource
+    server: AuthorizationServer
+    scopes: tuple[str, ...]
+    #: The request being authorized: OAuth's own requests copy its timeout.
+    template: httpx.Request | None
 
 
 @dataclass
