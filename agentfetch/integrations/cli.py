@@ -25,13 +25,15 @@ def mcp_command(
     """Run the MCP server on stdio (for Goose, Claude Code, Codex, Cursor...)."""
 
     def action() -> None:
+        from .mcp_server import run
+
         try:
-            from .mcp_server import run
-        except ImportError as error:
+            import mcp.server.mcpserver  # noqa: F401 - the 2.x API the server is written for
+        except ImportError:
             from ..errors import UsageError
 
-            raise UsageError(f"the MCP server needs the mcp package ({error.name} is missing)",
-                             hint="pip install 'agentfetch[mcp]'") from None
+            raise UsageError("the MCP server needs the mcp package, version 2 or later",
+                             hint="pip install -U 'agentfetch[mcp]'") from None
         run(auth_timeout=auth_timeout)
 
     guarded(action)

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +161,36 @@ def test_denied_permission_runs_nothing(run_tool: Any, site: Site, host_env: dic
     assert not answer["ok"] and "rejected permission" in answer["error"]
     missing = run_tool({"url": site.url("/article")}, env=env)
     assert not missing["ok"] and "not installed" in missing["error"]
+
+
+@pytest.fixture
+def demo_or_skip(request: pytest.FixtureRequest) -> Any:
+    try:
+        import agentfetch.demo.useragent  # noqa: F401
+        from agentfetch.oauth import OAuth  # noqa: F401
+    except ImportError as error:
+        pytest.skip(f"the demo app or OAuth client is not in this tree yet ({error})")
+    return request.getfixturevalue("demo")
+
+
+def test_protected_page_without_consent_says_what_to_run(run_tool: Any, demo_or_skip: Any) -> None:
+    answer = run_tool({"url": demo_or_skip.url})
+    assert not answer["ok"]
+    assert answer["error"].startswith("Error (consent_required)")
+    assert f"agentfetch auth login {demo_or_skip.url}" in answer["error"]
+    assert "--consent" not in answer["error"]
+
+
+def test_protected_page_with_pre_approved_consent(run_tool: Any, demo_or_skip: Any, host_env: dict[str, str]) -> None:
+    env = dict(host_env, AGENTFETCH_CONSENT="allow")
+    env["BROWSER"] = f"{sys.executable} -m agentfetch.demo.useragent --user alice %s &"
+    answer = run_tool({"url": demo_or_skip.url}, env=env)
+    assert answer["ok"], answer
+    assert answer["result"]["metadata"]["status"] == 200
+    assert answer["result"]["output"].strip()
+    # Signed in once, the next call needs nobody: no browser, no consent.
+    again = run_tool({"url": demo_or_skip.url}, env=dict(host_env, BROWSER="false"))
+    assert again["ok"], again
 
 
 def test_install_opencode_project_and_global(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

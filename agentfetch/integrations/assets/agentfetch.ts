@@ -77,6 +77,15 @@ function runAgentfetch(argv: string[], cwd: string, limitMs: number, abort: Abor
 function describeError(answer: ErrorAnswer, url: string): string {
   const { type, message, hint } = answer.error
   const lines = [`Error (${type}): ${message}`]
+  if (type === "consent_required") {
+    // The CLI's hint (--consent) is not something the model can pass here.
+    lines.push(
+      "OpenCode cannot ask the human for consent, so agentfetch did not start a sign-in. Either:",
+      `- run \`agentfetch auth login ${url}\` once in a terminal, then call this tool again; or`,
+      "- start OpenCode with AGENTFETCH_CONSENT=allow to approve sign-ins in advance; agentfetch then opens the sign-in page in the browser.",
+    )
+    return lines.join("\n")
+  }
   if (hint) lines.push(`Next step: ${hint}`)
   if (AUTHORIZATION_ERRORS.has(type) && !(hint ?? "").includes("agentfetch auth login")) {
     lines.push(`To sign in by hand, the human can run \`agentfetch auth login ${url}\` in a terminal; then call again.`)
