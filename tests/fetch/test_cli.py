@@ -82,6 +82,13 @@ def test_exit_codes_and_one_line_errors(pages, isolated_home, args, code):
     assert proc.stderr.strip()
 
 
+def test_usage_errors_are_json_objects_too():
+    proc = run_cli("--json", "--max-length", "-3", "http://127.0.0.1:9/")
+    assert proc.returncode == 2
+    assert json.loads(proc.stdout)["error"]["type"] == "usage"
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
 def test_json_errors_are_objects_on_stdout(pages, isolated_home):
     proc = run_cli(pages.url("/status/404"), "--json")
     assert proc.returncode == 4
@@ -101,5 +108,6 @@ def test_version_and_help():
 
 def test_no_arguments_prints_usage():
     proc = run_cli()
-    assert proc.returncode in (0, 2)
-    assert "Usage" in proc.stdout + proc.stderr
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert "usage: agentfetch" in proc.stderr
