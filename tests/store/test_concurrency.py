@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from store_builders import make_credential, spawn
+from store_builders import spawn
 
 from agentfetch.errors import AuthorizationTimeout, UsageError
 from agentfetch.store import CredentialStore, open_store
