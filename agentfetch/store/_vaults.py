@@ -82,10 +82,12 @@ class KeyringVault:
                     layout[field] = index + 1
         except Exception as exc:
             self.remove(ref, layout)
-            raise StoreError(
-                f"the OS keyring refused to store a secret ({_safe_reason(exc, secrets)}); nothing was changed",
-                hint="unlock the keyring, or set AGENTFETCH_STORE=file to keep credentials in a private file",
-            ) from None
+            raise _refused(_safe_reason(exc, secrets)) from None
+        # Some backends accept a write and keep nothing (a chainer whose
+        # backends all decline): find out now, not at the next fetch.
+        if self.read(ref, layout) != secrets:
+            self.remove(ref, layout)
+            raise _refused("it did not keep what was written")
         return layout
 
     def read(self, ref: str, layout: Layout) -> dict[str, str] | None:
@@ -109,6 +111,13 @@ class KeyringVault:
                     self._backend.delete_password(SERVICE, _entry(ref, field, index))
                 except Exception as exc:  # PasswordDeleteError, or a keyring gone away
                     log.debug("could not delete keyring entry %s (%s)", _entry(ref, field, index), type(exc).__name__)
+
+
+def _refused(reason: str) -> StoreError:
+    return StoreError(
+        f"the OS keyring refused to store a secret ({reason}); nothing was changed",
+        hint="unlock the keyring, or set AGENTFETCH_STORE=file to keep credentials in a private file",
+    )
 
 
 def _entry(ref: str, field: str, index: int) -> str:

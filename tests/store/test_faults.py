@@ -342,3 +342,23 @@ async def test_async_lock_file_that_cannot_be_created_is_a_store_error(
         pass
     with file_store.lock("auth:x", 1):
         pass
+
+
+class ForgetfulKeyring(MemoryKeyring):
+    """Accepts every write and keeps nothing, like a chainer whose backends all decline."""
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        return None
+
+
+def test_keyring_that_keeps_nothing_is_caught_at_write_time(home: Path) -> None:
+    previous = keyring.get_keyring()
+    keyring.set_keyring(ForgetfulKeyring())
+    try:
+        store = open_store(backend="keyring", home=home)
+        with pytest.raises(StoreError, match="did not keep what was written"):
+            store.put(make_credential())
+        assert not (home / "data" / "store.json").exists()  # the index never pointed at it
+        assert store.list() == []
+    finally:
+        keyring.set_keyring(previous)
