@@ -83,10 +83,10 @@ class DemoApp:
             self._audit.clear()
 
     def _record(self, req: Request, response: Response, remote: str) -> None:
-        record = RequestRecord(req.method, req.path, response.status, response.user, response.client_id)
+        record = RequestRecord(req.sent_method, req.path, response.status, response.user, response.client_id)
         entry: dict[str, object] = {
             "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
-            "method": req.method,
+            "method": req.sent_method,
             "path": req.path,
             "status": response.status,
             "user": response.user,
@@ -99,8 +99,11 @@ class DemoApp:
         with self._log_lock:
             self._requests.append(record)
             self._audit.append(entry)
-            with self.audit_path.open("a", encoding="utf-8") as handle:
-                handle.write(line)
+            try:
+                with self.audit_path.open("a", encoding="utf-8") as handle:
+                    handle.write(line)
+            except OSError as exc:  # the in-memory trail still has it; the answer must not be lost
+                log.warning("demo audit file %s not writable: %s", self.audit_path, exc.strerror)
 
     # -- routing ------------------------------------------------------------------------------
 

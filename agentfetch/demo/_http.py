@@ -12,10 +12,18 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 @dataclass
 class Request:
+    #: The method endpoints see: ``HEAD`` is answered as ``GET`` (the socket layer drops the body).
     method: str
     target: str
     headers: Message
     body: bytes = b""
+    #: The method as sent, for the request log.
+    sent_method: str = ""
+
+    def __post_init__(self) -> None:
+        self.sent_method = self.sent_method or self.method
+        if self.method == "HEAD":
+            self.method = "GET"
 
     @property
     def path(self) -> str:

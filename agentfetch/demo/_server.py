@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -46,8 +47,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             self.send_error(400, "bad request body")
             return
-        method = "GET" if self.command == "HEAD" else self.command
-        request = Request(method, self.path, self.headers, body)
+        request = Request(self.command, self.path, self.headers, body)
         response = self.server.app.dispatch(request, remote=self.client_address[0])
         self.send_response(response.status)
         for name, value in response.headers:
@@ -72,7 +72,26 @@ class _HTTPServer(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], app: DemoApp) -> None:
         self.app = app
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._connections_lock:
+                self._connections.discard(request)
+
+    def close_connections(self) -> None:
+        """End idle keep-alive connections too, so a stopped server answers nothing more."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
 
 class DemoServer:
@@ -120,6 +139,7 @@ class DemoServer:
             return
         self._httpd.shutdown()
         self._httpd.server_close()
+        self._httpd.close_connections()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._httpd = self._thread = None

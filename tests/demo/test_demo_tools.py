@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from agentfetch.demo.useragent import walk
 
@@ -136,3 +137,24 @@ def test_configure_restores_and_reset_wipes(oauth, demo):
     # A wiped server no longer knows the grant behind the old tokens.
     assert oauth.get("/", tokens["access_token"]).status_code == 401
     assert demo.count("/") == 1
+
+
+def test_head_is_answered_like_get_without_a_body(oauth, demo):
+    token = oauth.tokens()["access_token"]
+    response = oauth.http.head(demo.url + "pages/deploy", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert response.content == b""
+    assert int(response.headers["content-length"]) > 0
+    assert demo.requests[-1].method == "HEAD"
+    assert httpx.head(demo.url).status_code == 401
+
+
+def test_stop_ends_idle_keep_alive_connections(tmp_path):
+    from agentfetch.demo import DemoConfig, DemoServer
+
+    with httpx.Client() as client:
+        with DemoServer(DemoConfig(audit_path=tmp_path / "audit.jsonl")) as server:
+            assert client.get(server.url + "healthz").status_code == 200
+        # The pooled connection was closed by the server; a new one finds nobody listening.
+        with pytest.raises(httpx.TransportError):
+            client.get(server.url + "healthz")
