@@ -5,6 +5,7 @@ and the CLI). Keep these names and signatures stable:
 
     open_store(*, backend: str | None = None, home: Path | None = None) -> CredentialStore
         backend: "keyring" | "file" | None (None: AGENTFETCH_STORE, else auto-detect).
+        home: like AGENTFETCH_HOME, the store lives in home/"data" (default: _paths.data_dir()).
 
     class CredentialStore:
         backend_name: str                      # "keyring" or "file", for `auth status`
@@ -26,8 +27,10 @@ and the CLI). Keep these names and signatures stable:
         def alock(self, name: str, timeout: float) -> AsyncContextManager[None]
         def describe(self) -> str             # "keyring (SecretService)" / "file (~/.../secrets.json)"
 
-Everything here imports only the standard library; keyring and filelock are
-imported when a secret is written or a lock is taken.
+Importing this package and finding a credential stored in the file vault load
+only the standard library; keyring is imported when the keyring is first
+needed (a write, a keyring-held secret, ``describe``), filelock when a lock
+is taken (every write takes the store lock). Locks are not reentrant.
 """
 
 from __future__ import annotations
