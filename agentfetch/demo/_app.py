@@ -58,11 +58,25 @@ class DemoApp:
     def broken_issuer(self) -> str:
         return self.origin + BROKEN_AS_PATH
 
+    @property
+    def alias_origin(self) -> str:
+        """The same app under a second host name (``localhost``), as one app spanning two domains."""
+        return self.origin.replace("://127.0.0.1:", "://localhost:", 1)
+
+    def origins(self) -> tuple[str, str]:
+        return self.origin, self.alias_origin
+
+    def request_origin(self, req: Request) -> str:
+        """The origin a request was addressed to, by its ``Host`` header."""
+        alias = self.alias_origin
+        return alias if req.header("Host").lower() == alias.removeprefix("http://") else self.origin
+
     def canonical_resource(self, value: str) -> str | None:
         """The protected resource an RFC 8707 ``resource`` value names (a trailing slash is tolerated)."""
-        for resource in (self.origin, self.origin + "/api"):
-            if value in (resource, resource + "/"):
-                return resource
+        for origin in self.origins():
+            for resource in (origin, origin + "/api"):
+                if value in (resource, resource + "/"):
+                    return resource
         return None
 
     # -- logs -----------------------------------------------------------------------------------

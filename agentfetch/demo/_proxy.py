@@ -61,23 +61,28 @@ class Proxy:
 
     # -- resources and their metadata (RFC 9728) ----------------------------------------------
 
-    def resource_for(self, path: str) -> str:
-        return self.app.origin + API_PATH if _under(path, API_PATH) else self.app.origin
+    def resource_for(self, origin: str, path: str) -> str:
+        return origin + API_PATH if _under(path, API_PATH) else origin
 
     def metadata_url(self, resource: str) -> str:
-        return self.app.origin + PRM_PATH + resource.removeprefix(self.app.origin)
+        origin = next(o for o in self.app.origins() if resource.startswith(o))
+        return origin + PRM_PATH + resource.removeprefix(origin)
 
     def covers(self, resource: str, path: str) -> bool:
-        if resource == self.app.origin:
-            return True
-        return resource == self.app.origin + API_PATH and _under(path, API_PATH)
+        """Whether a token for ``resource`` opens ``path``. The app's domains honour each other's
+        tokens, as one access application spanning several hostnames does (PROTOCOL.md §9)."""
+        for origin in self.app.origins():
+            if resource == origin or (resource == origin + API_PATH and _under(path, API_PATH)):
+                return True
+        return False
 
     def metadata(self, req: Request) -> Response:
         suffix = req.path.removeprefix(PRM_PATH)
         if suffix not in ("", API_PATH):
             return json_response(404, {"error": "not_found", "error_description": "no protected resource here"})
         cfg = self.app.config
-        resource = self.app.origin + suffix
+        origin = self.app.request_origin(req)
+        resource = origin + suffix
         servers = [self.app.issuer]
         if cfg.has("first_as_broken"):
             servers.insert(0, self.app.broken_issuer)
@@ -87,7 +92,7 @@ class Proxy:
             "scopes_supported": [s for s in RESOURCE_SCOPES if s in cfg.scopes],
             "bearer_methods_supported": ["header"],
             "resource_name": "Acme Internal Wiki API" if suffix else "Acme Internal Wiki",
-            "resource_documentation": self.app.origin + "/pages/api",
+            "resource_documentation": origin + "/pages/api",
         }
         return json_response(200, doc)
 
@@ -136,7 +141,7 @@ class Proxy:
 
     def handle(self, req: Request) -> Response:
         path = req.path
-        resource = self.resource_for(path)
+        resource = self.resource_for(self.app.request_origin(req), path)
         needed = "admin" if _under(path, "/admin") else "read"
         identity: Identity | None = None
         scheme, _, token = req.header("Authorization").partition(" ")
@@ -169,7 +174,7 @@ class Proxy:
         return response
 
     def serve(self, req: Request, identity: Identity) -> Response:
-        path, accept, origin = req.path, req.header("Accept"), self.app.origin
+        path, accept, origin = req.path, req.header("Accept"), self.app.request_origin(req)
         if _under(path, API_PATH):
             return _wiki.api_response(path, origin, identity.as_json(), self.app.authserver.endpoints())
         if path == "/.well-known/api-catalog":

@@ -189,6 +189,19 @@ class DemoServer:
         return self.app.origin + "/"
 
     @property
+    def alias_url(self) -> str:
+        """The same wiki under a second host name (``http://localhost:PORT/``): one app, two domains.
+
+        Its resource identifiers are its own (``alias_resource``), the authorization server is
+        shared, and a token obtained through either domain is honoured on both.
+        """
+        return self.app.alias_origin + "/"
+
+    @property
+    def alias_resource(self) -> str:
+        return self.app.alias_origin
+
+    @property
     def port(self) -> int:
         return int(self.app.origin.rsplit(":", 1)[1])
 

@@ -252,3 +252,26 @@ def test_many_concurrent_clients(oauth, demo):
     procs = [subprocess.Popen([sys.executable, "-c", code, demo.url, token]) for _ in range(20)]
     assert [p.wait(timeout=60) for p in procs] == [0] * 20
     assert demo.count("/", method="GET") == 100
+
+
+def test_second_domain_has_its_own_resource_but_honours_tokens(oauth, demo, parse_challenge):
+    assert demo.alias_url.startswith("http://localhost:")
+    response = httpx.get(demo.alias_url)
+    assert response.status_code == 401
+    prm_url = parse_challenge(response.headers["www-authenticate"])["resource_metadata"]
+    assert prm_url == demo.alias_resource + "/.well-known/oauth-protected-resource"
+    prm = httpx.get(prm_url).json()
+    assert prm["resource"] == demo.alias_resource
+    assert prm["authorization_servers"] == [demo.issuer]  # one shared authorization server
+    client_id = oauth.register()["client_id"]
+    alias_token = oauth.tokens(client_id, resource=demo.alias_resource)["access_token"]
+    from joserfc import jwt
+    from joserfc.jwk import KeySet
+
+    keys = KeySet.import_key_set(httpx.get(demo.endpoint("jwks")).json())
+    assert jwt.decode(alias_token, keys).claims["aud"] == demo.alias_resource
+    assert httpx.get(demo.alias_url, headers={"Authorization": f"Bearer {alias_token}"}).status_code == 200
+    root_token = oauth.tokens(client_id)["access_token"]
+    assert httpx.get(demo.alias_url + "api/me", headers={"Authorization": f"Bearer {root_token}"}).status_code == 200
+    pages = httpx.get(demo.alias_url + "api/pages", headers={"Authorization": f"Bearer {root_token}"}).json()
+    assert pages["pages"][0]["url"].startswith(demo.alias_resource)
