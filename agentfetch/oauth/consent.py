@@ -58,10 +58,15 @@ def default_consent(mode: str = "ask") -> Callable[[ConsentRequest], bool]:
         if stdin is None or not stdin.isatty():
             raise consent_required_error(request.resource)
         from rich.console import Console
-        from rich.prompt import Confirm
+        from rich.text import Text
 
         console = Console(stderr=True)
         console.print(request.details(), style="dim", highlight=False, markup=False)
-        return Confirm.ask(request.prompt_text(), console=console, default=False)
+        prompt = Text(request.prompt_text(), style="bold") + Text(" [y/N] ")
+        try:
+            answer = console.input(prompt)
+        except EOFError:
+            return False
+        return answer.strip().lower() in ("y", "yes")
 
     return ask

@@ -313,3 +313,28 @@ def test_registration_is_never_reused_with_another_issuer(core: Core, store: Any
     credential = drive(core.authorize(None, None, scopes=(), stale=None, url=RS + "/"), server)
     assert credential.key.client_id == "for-as2" and seen == ["registered"]
     assert store.registration_get(AS1)["client_id"] == "for-as1"
+
+
+@pytest.mark.parametrize(
+    ("prm_response", "message"),
+    [
+        (lambda r: httpx.Response(200, text="<html>not json</html>"), "not a JSON object"),
+        (lambda r: httpx.Response(200, json=["a", "list"]), "not a JSON object"),
+        (lambda r: httpx.Response(500, text="boom"), "HTTP 500"),
+        (lambda r: httpx.Response(200, json={"resource": RS + "/", "authorization_servers": []}), "authorization_servers"),
+    ],
+)
+def test_hostile_or_broken_metadata_is_a_typed_error(core: Core, prm_response: Any, message: str) -> None:
+    server = Canned({("GET", RS + "/page"): _challenge(), ("GET", RS + "/.well-known/oauth-protected-resource"): prm_response})
+    with pytest.raises(AuthorizationError) as info:
+        _run_auth_flow(core, server)
+    assert message in str(info.value)
+
+
+def test_resource_metadata_over_plain_http_off_loopback_is_refused(core: Core) -> None:
+    from agentfetch.errors import InsecureTransport
+
+    server = Canned({("GET", RS + "/page"): _challenge(params='resource_metadata="http://rs.example/prm"')})
+    with pytest.raises(InsecureTransport):
+        _run_auth_flow(core, server)
+    assert ("GET", "http://rs.example/prm") not in server.asked

@@ -391,3 +391,46 @@ def test_a_forgotten_client_is_registered_again(demo: Any, make_auth: Any, brows
     assert store.list()[0].key.client_id != old_client
     assert store.registration_get(demo.issuer)["client_id"] == store.list()[0].key.client_id
     assert len(browser.opened) == 2
+
+
+async def test_async_consent_callback_on_async_client(demo: Any, make_auth: Any, browser: Any) -> None:
+    asked: list[Any] = []
+
+    async def consent(request: Any) -> bool:
+        asked.append(request)
+        return True
+
+    async with httpx.AsyncClient(auth=make_auth(consent=consent)) as client:
+        assert (await client.get(demo.url)).status_code == 200
+    (request,) = asked
+    assert request.resource == demo.resource and request.authorization_server == demo.issuer
+    assert "read" in request.scopes and request.client_name == "agentfetch"
+
+
+def test_async_consent_callback_on_sync_client(demo: Any, make_auth: Any) -> None:
+    async def consent(request: Any) -> bool:
+        return False
+
+    with httpx.Client(auth=make_auth(consent=consent)) as client, pytest.raises(ConsentDenied):
+        client.get(demo.url)
+
+
+def test_a_cached_fetch_does_not_import_authlib(demo: Any, make_auth: Any, agentfetch_home: Any) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    with httpx.Client(auth=make_auth()) as client:
+        client.get(demo.url)
+    script = (
+        "import sys, httpx\n"
+        "from agentfetch.oauth import OAuth, default_consent\n"
+        "auth = OAuth(consent=default_consent('deny'), open_browser=lambda url: False)\n"
+        f"print(httpx.Client(auth=auth).get({demo.url!r}).status_code)\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'authlib', 'joserfc', 'lxml', 'markdownify'}))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["200", "[]"]
