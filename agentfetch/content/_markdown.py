@@ -309,6 +309,12 @@ class MarkdownWriter:
             out.block("\n".join(f"> {line}" if line else ">" for line in inner.split("\n")))
 
     def _list(self, el, out: _Output) -> None:
+        if el.find("li") is None:
+            # Text typed straight into a <ul> (it happens): it is a paragraph.
+            out.separate()
+            self._flow(el, out)
+            out.separate()
+            return
         ordered = el.tag == "ol"
         number = _int_attr(el, "start", 1, 10**9) if ordered else 0
         items: list[str] = []

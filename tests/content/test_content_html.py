@@ -243,3 +243,8 @@ def test_html_to_markdown_accepts_pages_with_an_encoding_declaration():
 def test_no_url_keeps_links_as_written():
     out = html_to_markdown(article("<p><a href='/x'>link text here</a></p>"))
     assert "[link text here](/x)" in out
+
+
+def test_text_typed_straight_into_a_list_is_a_paragraph():
+    out = md("<ul> (Really my goal is to <i>create</i> video.) </ul>")
+    assert "\n(Really my goal is to *create* video.)\n" in out
