@@ -156,6 +156,8 @@ def _is_page(response: httpx.Response) -> bool:
 
 
 def _send(client: httpx.Client, request: httpx.Request) -> httpx.Response:
+    # Requests built outside the client carry no timeout: give them the client's.
+    request.extensions.setdefault("timeout", client.timeout.as_dict())
     try:
         # auth=None: these are OAuth's own requests, never to be wrapped in OAuth again.
         response = client.send(request, auth=None, stream=True)

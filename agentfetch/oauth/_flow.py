@@ -228,10 +228,13 @@ class Core:
                 )
             elif sent is not None and sent.tokens.refresh_token and not refreshed:
                 refreshed = True
+                granted = _scopes(sent.tokens.scope)
                 sent = yield from self.refresh(sent, request)
                 if sent is None:
                     authorized = True
-                    sent = yield from self.authorize(request, bearer, scopes=bearer.scopes, stale=None)
+                    sent = yield from self.authorize(
+                        request, bearer, scopes=_union(granted, bearer.scopes), stale=None
+                    )
             else:
                 authorized = True
                 stale = sent

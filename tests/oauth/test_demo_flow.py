@@ -434,3 +434,20 @@ def test_a_cached_fetch_does_not_import_authlib(demo: Any, make_auth: Any, agent
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n")[:2] == ["200", "[]"]
+
+
+def test_reauthorization_after_failed_refresh_keeps_the_granted_scopes(
+    demo: Any, make_auth: Any, browser: Any
+) -> None:
+    with httpx.Client(auth=make_auth()) as client:
+        client.get(demo.url + "admin")  # read, then step-up to admin
+        demo.reconfigure(faults={"refresh_invalid_grant"})
+        demo.expire_tokens()
+        demo.clear_requests()
+        assert client.get(demo.url + "admin").status_code == 200
+    assert agent_requests(demo) == [
+        ("GET", "/admin", 401),
+        ("POST", "/oauth/token", 400),
+        ("POST", "/oauth/token", 200),
+        ("GET", "/admin", 200),
+    ]

@@ -97,3 +97,12 @@ def test_login_network_failure_is_a_network_error(make_auth: Any, store: Any) ->
     with httpx.Client() as client, pytest.raises(NetworkError) as info:
         make_auth().login(client, "http://127.0.0.1:9/")
     assert info.value.exit_code == 3
+
+
+def test_helpers_honour_the_client_timeout(demo: Any, make_auth: Any) -> None:
+    from agentfetch.errors import FetchTimeout
+
+    demo.reconfigure(slow_seconds=3.0, slow_endpoints={"prm"})
+    with httpx.Client(timeout=0.5) as client, pytest.raises(FetchTimeout) as info:
+        make_auth().login(client, demo.url)
+    assert info.value.exit_code == 3
