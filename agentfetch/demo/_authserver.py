@@ -292,6 +292,7 @@ class AuthorizationServer:
             client = self.app.state.clients.get(client_id or "")
         if client is None:
             return _pages.message_page("Unknown client", "The client_id is missing or not registered.", 400)
+        redirect_uri_sent = redirect_uri is not None
         if redirect_uri is None and len(client.redirect_uris) == 1:
             redirect_uri = client.redirect_uris[0]
         if not redirect_uri or not self.redirect_uri_allowed(client, redirect_uri):
@@ -338,6 +339,7 @@ class AuthorizationServer:
             scopes=scopes,
             resource=resource,
             redirect_uri=redirect_uri,
+            redirect_uri_sent=redirect_uri_sent,
             state=state,
             code_challenge=challenge,
             code_challenge_method=method,
@@ -450,6 +452,7 @@ class AuthorizationServer:
             self.app.state.codes[code] = AuthorizationCode(
                 client_id=pending.client_id,
                 redirect_uri=pending.redirect_uri,
+                redirect_uri_sent=pending.redirect_uri_sent,
                 user=user,
                 scopes=scopes,
                 resource=pending.resource,
@@ -568,7 +571,7 @@ class AuthorizationServer:
             code.used = True
         if time.time() > code.expires_at:
             return oauth_error("invalid_grant", "the authorization code expired")
-        if params.get("redirect_uri") != code.redirect_uri:
+        if (code.redirect_uri_sent or "redirect_uri" in params) and params.get("redirect_uri") != code.redirect_uri:
             return oauth_error("invalid_grant", "redirect_uri does not match the authorization request")
         expected = s256(verifier) if code.code_challenge_method == "S256" else verifier
         if not _valid_verifier(verifier) or not hmac.compare_digest(expected, code.code_challenge):
@@ -685,7 +688,9 @@ class AuthorizationServer:
             if cfg.has("opaque_tokens"):
                 state.opaque[token] = record.jti
             grant.access_ids.add(record.jti)
-            if "offline_access" in grant.scopes and not cfg.has("no_offline_access"):
+            client = state.clients.get(grant.client_id)
+            may_refresh = client is not None and ("refresh_token" in client.grant_types or client.any_loopback)
+            if "offline_access" in grant.scopes and may_refresh and not cfg.has("no_offline_access"):
                 if grant.refresh_token:
                     state.refresh_tokens[grant.refresh_token] = None  # rotated: the old one is dead
                 grant.refresh_token = new_secret(nbytes=32)

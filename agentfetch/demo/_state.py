@@ -58,6 +58,8 @@ class PendingAuthorization:
     scopes: tuple[str, ...]
     resource: str
     redirect_uri: str = ""
+    #: RFC 6749 §4.1.3: the token request must repeat redirect_uri only if the client sent it here.
+    redirect_uri_sent: bool = True
     state: str | None = None
     code_challenge: str = field(default="", repr=False)
     code_challenge_method: str = "S256"
@@ -69,6 +71,7 @@ class PendingAuthorization:
 class AuthorizationCode:
     client_id: str
     redirect_uri: str
+    redirect_uri_sent: bool
     user: str
     scopes: tuple[str, ...]
     resource: str

@@ -108,10 +108,10 @@ class OAuthDriver:
         return response.json()
 
     def authorization(self, client_id: str, *, scope: str = "read offline_access", resource: Any = DEFAULT,
-                      redirect_uri: str | None = None, **extra: str) -> AuthRequest:
+                      redirect_uri: Any = DEFAULT, **extra: str) -> AuthRequest:
         verifier, challenge = pkce_pair()
         state = secrets.token_urlsafe(16)
-        redirect_uri = redirect_uri or self.loopback.redirect_uri
+        redirect_uri = self.loopback.redirect_uri if redirect_uri is DEFAULT else redirect_uri
         params = {
             "response_type": "code",
             "client_id": client_id,
@@ -124,7 +124,7 @@ class OAuthDriver:
         } | extra
         params = {k: v for k, v in params.items() if v is not None}
         url = f"{self.server.endpoint('authorize')}?{urlencode(params)}"
-        return AuthRequest(url, state, verifier, redirect_uri, params)
+        return AuthRequest(url, state, verifier, redirect_uri or self.loopback.redirect_uri, params)
 
     def code(self, client_id: str, *, user: str = "alice", **kwargs: Any) -> tuple[AuthRequest, str]:
         request = self.authorization(client_id, **kwargs)

@@ -222,3 +222,19 @@ def test_device_errors(oauth, demo):
         started = start_device(demo, client_id)
     time.sleep(0.05)
     assert_oauth_error(poll(demo, client_id, started["device_code"]), "expired_token")
+
+
+def test_redirect_uri_may_be_omitted_when_it_was_omitted_before(oauth, demo, loopback):
+    client_id = oauth.register(redirect_uris=[loopback.redirect_uri])["client_id"]
+    request = oauth.authorization(client_id, redirect_uri=None)
+    assert "redirect_uri" not in request.params
+    walk(request.url)
+    code = loopback.last["code"]
+    response = oauth.exchange(client_id, request, code, redirect_uri=None)
+    assert response.status_code == 200, response.text
+
+
+def test_no_refresh_token_for_a_client_not_registered_for_refresh(oauth):
+    client_id = oauth.register(grant_types=["authorization_code"])["client_id"]
+    tokens = oauth.tokens(client_id, scope="read offline_access")
+    assert "refresh_token" not in tokens
