@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from integration_support import REPO, Site, SiteHandler
@@ -51,3 +52,14 @@ def host_env(agentfetch_bin: Path, tmp_path: Path) -> dict[str, str]:
     env["AGENTFETCH_STORE"] = "file"
     env.pop("AGENTFETCH_CONSENT", None)
     return env
+
+
+@pytest.fixture
+def demo_or_skip(request: pytest.FixtureRequest) -> Any:
+    """The demo app (tests/conftest.py), or a skip while it or the OAuth client is missing."""
+    try:
+        import agentfetch.demo.useragent  # noqa: F401
+        from agentfetch.oauth import OAuth  # noqa: F401
+    except ImportError as error:
+        pytest.skip(f"the demo app or OAuth client is not in this tree ({error})")
+    return request.getfixturevalue("demo")

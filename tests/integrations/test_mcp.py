@@ -135,16 +135,6 @@ def demo_browser(env: dict[str, str]) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def demo_or_skip(request: pytest.FixtureRequest) -> Any:
-    try:
-        import agentfetch.demo.useragent  # noqa: F401
-        from agentfetch.oauth import OAuth  # noqa: F401
-    except ImportError as error:
-        pytest.skip(f"the demo app or OAuth client is not in this tree yet ({error})")
-    return request.getfixturevalue("demo")
-
-
 async def test_protected_page_with_pre_approved_consent(demo_or_skip: Any, host_env: dict[str, str]) -> None:
     env = demo_browser(host_env) | {"AGENTFETCH_CONSENT": "allow"}
     url = demo_protected_url(demo_or_skip)

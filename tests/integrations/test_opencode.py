@@ -163,16 +163,6 @@ def test_denied_permission_runs_nothing(run_tool: Any, site: Site, host_env: dic
     assert not missing["ok"] and "not installed" in missing["error"]
 
 
-@pytest.fixture
-def demo_or_skip(request: pytest.FixtureRequest) -> Any:
-    try:
-        import agentfetch.demo.useragent  # noqa: F401
-        from agentfetch.oauth import OAuth  # noqa: F401
-    except ImportError as error:
-        pytest.skip(f"the demo app or OAuth client is not in this tree yet ({error})")
-    return request.getfixturevalue("demo")
-
-
 def test_protected_page_without_consent_says_what_to_run(run_tool: Any, demo_or_skip: Any) -> None:
     answer = run_tool({"url": demo_or_skip.url})
     assert not answer["ok"]
