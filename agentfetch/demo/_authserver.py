@@ -11,6 +11,7 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlencode, urlsplit
 
@@ -253,25 +254,21 @@ class AuthorizationServer:
         with self.app.state.lock:
             return self.app.state.sessions.get(token)
 
-    def _csrf(self, req: Request, response_headers: list[tuple[str, str]]) -> str:
-        """Double-submit cookie: the form carries the cookie's value back."""
+    def _with_csrf(self, req: Request, build: Callable[[str], Response]) -> Response:
+        """A form page with a double-submit CSRF token: the form carries the cookie's value back."""
         token = req.cookies.get(CSRF_COOKIE)
-        if not token:
+        fresh = not token
+        if fresh:
             token = new_secret(nbytes=16)
-            response_headers.append(("Set-Cookie", f"{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax"))
-        return token
+        response = build(token)
+        if fresh:
+            response.headers.append(("Set-Cookie", f"{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax"))
+        return response
 
     def _csrf_ok(self, req: Request, form: dict[str, list[str]]) -> bool:
         cookie = req.cookies.get(CSRF_COOKIE, "")
         sent = (form.get("csrf") or [""])[0]
         return bool(cookie) and hmac.compare_digest(cookie, sent)
-
-    def _with_csrf(self, req: Request, build: object) -> Response:
-        headers: list[tuple[str, str]] = []
-        csrf = self._csrf(req, headers)
-        response = build(csrf)  # type: ignore[operator]
-        response.headers += headers
-        return response
 
     def _safe_next(self, target: str | None) -> str:
         # Only same-origin paths: never an open redirect.

@@ -15,8 +15,9 @@ class Request:
     #: The method endpoints see: ``HEAD`` is answered as ``GET`` (the socket layer drops the body).
     method: str
     target: str
-    headers: Message
-    body: bytes = b""
+    # Headers and bodies carry tokens, codes and verifiers: never in a repr.
+    headers: Message = field(repr=False)
+    body: bytes = field(default=b"", repr=False)
     #: The method as sent, for the request log.
     sent_method: str = ""
 
@@ -55,8 +56,8 @@ class Request:
 @dataclass
 class Response:
     status: int
-    body: bytes = b""
-    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = field(default=b"", repr=False)
+    headers: list[tuple[str, str]] = field(default_factory=list, repr=False)
     #: Who acted, for the request log and the audit trail.
     user: str | None = None
     client_id: str | None = None

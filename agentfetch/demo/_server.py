@@ -117,6 +117,11 @@ class DemoServer:
         self._thread: threading.Thread | None = None
         self._config_lock = threading.Lock()
 
+    def __repr__(self) -> str:
+        if self._httpd is None:
+            return "<DemoServer stopped>"
+        return f"<DemoServer {self.url} issuer={self.issuer}>"
+
     # -- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> DemoServer:

@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 from ..errors import AgentFetchError, AuthorizationError
 from ._config import DEMO_USERS
 
-__all__ = ["walk", "main"]
+__all__ = ["browser_command", "main", "walk"]
 
 _APPROVE = re.compile(r"allow|approve|accept|authori[sz]e|consent|grant|yes", re.I)
 _DENY = re.compile(r"deny|reject|decline|cancel|refuse|\bno\b", re.I)
@@ -215,6 +215,21 @@ def _deliver(client: object, target: str) -> None:
         client.get(target)
     except httpx.HTTPError as exc:
         raise AuthorizationError(f"could not deliver the authorization response to the client: {exc}") from exc
+
+
+def browser_command(*, username: str = "alice", password: str | None = None, deny: bool = False,
+                    background: bool = False) -> str:
+    """A ``BROWSER`` value that makes :mod:`webbrowser` run this user agent on the URL it opens."""
+    import shlex
+
+    parts = [sys.executable, "-m", "agentfetch.demo.useragent", "--user", username]
+    if password is not None:
+        parts += ["--password", password]
+    if deny:
+        parts.append("--deny")
+    # webbrowser splits BROWSER into a command line only when it holds %s, and runs it in the
+    # background when it ends with &.
+    return " ".join(shlex.quote(p) for p in parts) + " %s" + (" &" if background else "")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agentfetch.demo.useragent import walk
+from agentfetch.demo.useragent import browser_command, walk
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -49,8 +49,8 @@ def test_audit_file_has_one_json_line_per_request_and_no_secrets(oauth, demo):
 def test_useragent_as_browser_for_webbrowser(oauth, demo, loopback):
     """``BROWSER=python -m agentfetch.demo.useragent`` makes Python's webbrowser walk the pages."""
     request = oauth.authorization(oauth.register()["client_id"])
-    # webbrowser splits BROWSER into a command line only when it contains %s.
-    browser = f"{sys.executable} -m agentfetch.demo.useragent --user bob %s"
+    browser = browser_command(username="bob")
+    assert browser.endswith(" --user bob %s")
     result = subprocess.run(
         [sys.executable, "-c", "import sys, webbrowser; sys.exit(0 if webbrowser.open(sys.argv[1]) else 1)",
          request.url],
@@ -158,3 +158,18 @@ def test_stop_ends_idle_keep_alive_connections(tmp_path):
         # The pooled connection was closed by the server; a new one finds nobody listening.
         with pytest.raises(httpx.TransportError):
             client.get(server.url + "healthz")
+
+
+def test_reprs_carry_no_secrets(oauth, demo):
+    from agentfetch.demo._http import Request, Response
+
+    tokens = oauth.tokens()
+    state = demo.app.state
+    with state.lock:
+        reprs = " ".join(repr(x) for x in [*state.grants.values(), *state.access.values(), *state.clients.values()])
+    request = Request("POST", "/oauth/token", {"Authorization": "Bearer " + tokens["access_token"]},  # type: ignore[arg-type]
+                      body=b"refresh_token=" + tokens["refresh_token"].encode())
+    reprs += repr(request) + repr(Response(200, tokens["access_token"].encode()))
+    assert tokens["access_token"] not in reprs
+    assert tokens["refresh_token"] not in reprs
+    assert "DemoServer http://127.0.0.1:" in repr(demo)
