@@ -236,6 +236,7 @@ def test_browser_session_after_login(demo):
     assert callable(walk)
 
 
+@pytest.mark.slow
 def test_many_concurrent_clients(oauth, demo):
     """Twenty client processes at once, each with its own connection, all answered."""
     import subprocess

@@ -183,6 +183,7 @@ def poll(demo, client_id: str, device_code: str) -> httpx.Response:
         "client_id": client_id})
 
 
+@pytest.mark.slow
 def test_device_flow(oauth, demo):
     client_id = oauth.register()["client_id"]
     started = start_device(demo, client_id)
