@@ -137,12 +137,17 @@ def demo_browser(env: dict[str, str]) -> dict[str, str]:
 
 async def test_protected_page_with_pre_approved_consent(demo_or_skip: Any, host_env: dict[str, str]) -> None:
     env = demo_browser(host_env) | {"AGENTFETCH_CONSENT": "allow"}
+    # A browser that talks on stdout must not corrupt the JSON-RPC stream.
+    useragent = f"{sys.executable} -m agentfetch.demo.useragent --user alice"
+    env["BROWSER"] = f"sh -c 'echo browser noise on stdout; exec {useragent} \"$0\"' %s &"
     url = demo_protected_url(demo_or_skip)
     async with python_mcp(env) as session:
         result = await session.call_tool("fetch", {"url": url})
         status = await session.call_tool("auth_status", {})
     assert not result.is_error, only_text(result)
     assert only_text(result).strip()
+    # The noise was written, and went to the server's stderr instead of the wire.
+    assert "browser noise on stdout" in (Path(env["AGENTFETCH_HOME"]).parent / "mcp-server.stderr").read_text()
     assert not status.is_error
     import json
 
