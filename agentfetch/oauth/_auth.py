@@ -7,11 +7,7 @@ interactions (consent, browser, callback, locks) blocking or awaiting.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import inspect
 import sys
-import webbrowser
 from collections.abc import AsyncGenerator, Callable, Generator
 from typing import Any
 
@@ -39,6 +35,8 @@ __all__ = ["OAuth"]
 
 def _system_browser(url: str) -> bool:
     # webbrowser honours BROWSER; False when no browser could be started.
+    import webbrowser
+
     try:
         return webbrowser.open(url)
     except webbrowser.Error:
@@ -67,15 +65,18 @@ class _Drive:
             return False
 
 
-class _SyncDrive(_Drive):
-    def __init__(self, oauth: OAuth) -> None:
-        super().__init__(oauth)
-        self.stack = contextlib.ExitStack()
+def _is_awaitable(value: Any) -> bool:
+    # inspect.isawaitable without importing inspect on the fetch path.
+    return hasattr(value, "__await__")
 
+
+class _SyncDrive(_Drive):
     def perform(self, step: Any) -> Any:
         if isinstance(step, AskConsent):
             answer = self.consent(step.request)
-            if inspect.isawaitable(answer):
+            if _is_awaitable(answer):
+                import asyncio
+
                 answer = asyncio.run(_awaited(answer))
             return bool(answer)
         if isinstance(step, OpenBrowser):
@@ -106,10 +107,12 @@ class _SyncDrive(_Drive):
 
 class _AsyncDrive(_Drive):
     async def perform(self, step: Any) -> Any:
+        import asyncio  # already loaded: this runs inside an event loop
+
         if isinstance(step, AskConsent):
             # The default callback reads a TTY: keep the event loop free meanwhile.
             answer = await asyncio.to_thread(self.consent, step.request)
-            if inspect.isawaitable(answer):
+            if _is_awaitable(answer):
                 answer = await answer
             return bool(answer)
         if isinstance(step, OpenBrowser):
