@@ -13,12 +13,17 @@ and prints one table, every method measured in the same run:
 * median boilerplate: the share of the output's word bigrams not in the
   reader view.
 
-Words are lower-cased ``\\w+`` runs. The reference text is what Reader View
-shows: the title and byline from ``expected-metadata.json`` above the text of
-``expected.html``. Link and image destinations (``](…)``) are left out of every
-method's output before counting: they are not prose, and Reader View's text
-has none either. Peers (benchmark-only, ``pip install trafilatura html2text
-readabilipy``): markdownify alone, html2text alone, trafilatura with Markdown
+Words are lower-cased ``\\w+`` runs; block elements separate words, inline
+ones do not. The reference text is what Reader View shows: the title and byline
+from ``expected-metadata.json`` above the text of ``expected.html``. Markdown
+syntax that is not prose is left out of every method's output before counting,
+the same way for all: link destinations (``](…)``), images (``![alt](…)``,
+shown as images, not words, by Reader View) and ordered-list numbers (``1.``,
+which HTML draws but does not hold as text).
+
+Peers (benchmark-only: ``pip install trafilatura lxml_html_clean html2text
+readabilipy``; current trafilatura needs ``lxml_html_clean`` with lxml 5.2+):
+markdownify alone, html2text alone, trafilatura with Markdown
 output, and the MCP fetch server's pipeline, readabilipy then markdownify. The
 latter runs Readability.js under Node when node and readabilipy's JavaScript
 dependencies are installed (``npm install`` in readabilipy's ``javascript``
@@ -53,6 +58,7 @@ _WORDS = re.compile(r"\w+")
 _LINK_TARGET = re.compile(r"\]\((?:[^()\s]|\([^()]*\))*\)")
 _IMAGE = re.compile(r"!\[[^\]]*\]\((?:[^()\s]|\([^()]*\))*\)")
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
+_ORDERED_MARKER = re.compile(r"^([ \t>]*)\d{1,9}[.)](?=[ \t])", re.M)
 _BLOCK_TAGS = (
     "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption", "figure",
     "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p",
@@ -71,7 +77,8 @@ def bigrams(tokens: list[str]) -> list[tuple[str, str]]:
 
 
 def markdown_words(markdown: str) -> list[str]:
-    return words(_LINK_TARGET.sub("]", _IMAGE.sub(" ", _COMMENT.sub(" ", markdown))))
+    text = _LINK_TARGET.sub("]", _IMAGE.sub(" ", _COMMENT.sub(" ", markdown)))
+    return words(_ORDERED_MARKER.sub(r"\1", text))
 
 
 def reference_bigrams(page: Path) -> set[tuple[str, str]]:
@@ -204,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             run = factory()
         except ImportError as err:
-            print(f"skip {name}: {err} (pip install trafilatura html2text readabilipy)")
+            print(f"skip {name}: {err} (pip install trafilatura lxml_html_clean html2text readabilipy)")
             continue
         outputs = []
         if name == "lxml parse (floor)":
