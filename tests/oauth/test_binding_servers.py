@@ -117,3 +117,35 @@ def test_caller_supplied_authorization_is_left_alone(servers: Any, store: Any, m
         client.get(a.url + "/x", headers={"Authorization": "Basic dXNlcjpwYXNz"})
         client.get(a.url + "/y")
     assert a.seen == [("/x", "Basic dXNlcjpwYXNz"), ("/y", "Bearer oauth-token")]
+
+
+def test_an_oversized_metadata_document_is_refused(store: Any, make_auth: Any) -> None:
+    from agentfetch.errors import AuthorizationError
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            if self.path.startswith("/.well-known/"):
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(50 * 1024 * 1024))
+                self.end_headers()
+                self.wfile.write(b"{" + b" " * 1024)
+                return
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", "Bearer")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/page"
+        with httpx.Client(auth=make_auth(), timeout=5) as client, pytest.raises(AuthorizationError) as info:
+            client.get(url)
+        assert "more than" in str(info.value)
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -451,3 +451,14 @@ def test_reauthorization_after_failed_refresh_keeps_the_granted_scopes(
         ("POST", "/oauth/token", 200),
         ("GET", "/admin", 200),
     ]
+
+
+def test_every_demo_fault_knob_is_exercised_here() -> None:
+    """A new fault in the demo app must get a test in this module."""
+    from pathlib import Path
+
+    from agentfetch.demo import FAULTS
+
+    source = Path(__file__).read_text()
+    missing = [name for name in FAULTS if f'"{name}"' not in source]
+    assert missing == []
