@@ -12,6 +12,7 @@ imported here: the SDK is loaded on the first call.
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -58,7 +59,8 @@ PARAMETER_DOCS: dict[str, str] = {
 PARAMETERS: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "url": {"type": "string", "format": "uri", "description": PARAMETER_DOCS["url"]},
+        # No "format": "uri": some model APIs (Gemini) reject string formats they do not list.
+        "url": {"type": "string", "description": PARAMETER_DOCS["url"]},
         "max_length": {
             "type": "integer",
             "minimum": 1,
@@ -119,15 +121,15 @@ def _consent_from_environment() -> str:
     return consent if consent in ("allow", "deny", "ask") else "ask"
 
 
-def _checked_arguments(arguments: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate a model's arguments against :data:`PARAMETERS`, with a typed error."""
-    unknown = set(arguments) - set(PARAMETERS["properties"])
+def _checked_arguments(arguments: Mapping[str, Any], parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate a model's arguments against the tool's JSON schema, with a typed error."""
+    unknown = set(arguments) - set(parameters["properties"])
     if unknown:
         raise UsageError(f"unknown argument(s): {', '.join(sorted(unknown))}")
     if "url" not in arguments:
         raise UsageError("the url argument is required")
     checked: dict[str, Any] = {}
-    for name, schema in PARAMETERS["properties"].items():
+    for name, schema in parameters["properties"].items():
         value = arguments.get(name, schema.get("default"))
         if schema["type"] == "string" and not isinstance(value, str):
             raise UsageError(f"{name} must be a string")
@@ -154,7 +156,8 @@ class ToolSpec:
 
     name: str = TOOL_NAME
     description: str = TOOL_DESCRIPTION
-    parameters: dict[str, Any] = field(default_factory=lambda: PARAMETERS)
+    # A copy each: frameworks are free to annotate the schema they are handed.
+    parameters: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(PARAMETERS))
     fetcher: Fetcher | AsyncFetcher | None = field(default=None, repr=False)
     fetcher_options: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
@@ -181,7 +184,7 @@ class ToolSpec:
         """Run one call from a model's JSON arguments (synchronously)."""
         url = str(arguments.get("url", ""))
         try:
-            checked = _checked_arguments(arguments)
+            checked = _checked_arguments(arguments, self.parameters)
             url = checked.pop("url")
             result = self._fetch(url, checked)
         except AgentFetchError as error:
@@ -192,7 +195,7 @@ class ToolSpec:
         """Run one call from a model's JSON arguments (asyncio)."""
         url = str(arguments.get("url", ""))
         try:
-            checked = _checked_arguments(arguments)
+            checked = _checked_arguments(arguments, self.parameters)
             url = checked.pop("url")
             result = await self._afetch(url, checked)
         except AgentFetchError as error:

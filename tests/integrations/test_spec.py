@@ -133,3 +133,10 @@ def test_a_shared_fetcher_is_reused(site: Site) -> None:
         spec = tool_spec(fetcher)
         assert "Loopback article" in spec(site.url("/article"))
         assert spec(site.url("/article"), start_index=10).startswith(" article\n\nParagraph number 0 ")
+
+
+def test_each_spec_owns_its_schema() -> None:
+    first = tool_spec()
+    first.parameters["properties"]["url"]["description"] = "changed by a framework"
+    assert tool_spec().parameters == PARAMETERS
+    assert PARAMETERS["properties"]["url"]["description"] != "changed by a framework"
