@@ -37,6 +37,7 @@ _LANGUAGE_CLASS = re.compile(
 )
 _IMAGE_VALUE = re.compile(r"^\s*\S+\.(?:jpe?g|png|webp|gif|avif|svg)(?:\?\S*)?\s*$", re.I)
 _BACKTICKS = re.compile(r"`+")
+_MAX_DEPTH = 60  # nested elements the writer follows before flattening to text
 
 # Rank of a pending separator between two pieces of output.
 _HARD_BREAK, _NEWLINE, _BLANK_LINE = 1, 2, 3
@@ -190,6 +191,7 @@ class MarkdownWriter:
         self._h1_level = 2 if demote_h1 else 1
         self._urls: dict[str, str] = {}
         self._in_item = False
+        self._depth = 0
         self._inline_handlers = {
             "a": self._link,
             "img": self._image,
@@ -258,6 +260,18 @@ class MarkdownWriter:
         tag = el.tag
         if not isinstance(tag, str) or tag in _SKIP:
             return
+        if self._depth >= _MAX_DEPTH:
+            # Pathological nesting (hundreds of quotes in quotes): keep the
+            # words, drop the structure, rather than exhaust Python's stack.
+            out.inline(_escape(_collapse(text_of(el))))
+            return
+        self._depth += 1
+        try:
+            self._element(el, tag, out)
+        finally:
+            self._depth -= 1
+
+    def _element(self, el, tag: str, out: _Output) -> None:
         handler = self._block_handlers.get(tag)
         if handler is not None:
             handler(el, out)
@@ -418,6 +432,15 @@ class MarkdownWriter:
     # -- inline mode -------------------------------------------------------
     def inline(self, el) -> str:
         """Inline Markdown of ``el``'s content; block children become spaces."""
+        if self._depth >= _MAX_DEPTH:
+            return _escape(_collapse(text_of(el)))
+        self._depth += 1
+        try:
+            return self._inline_content(el)
+        finally:
+            self._depth -= 1
+
+    def _inline_content(self, el) -> str:
         parts: list[str] = []
         if el.text:
             parts.append(_escape(_collapse(el.text)))

@@ -248,3 +248,11 @@ def test_no_url_keeps_links_as_written():
 def test_text_typed_straight_into_a_list_is_a_paragraph():
     out = md("<ul> (Really my goal is to <i>create</i> video.) </ul>")
     assert "\n(Really my goal is to *create* video.)\n" in out
+
+
+@pytest.mark.parametrize("tag", ["blockquote", "ul><li", "div", "b", "ol><li><blockquote", "table><tr><td"])
+def test_pathological_nesting_converts_without_exhausting_the_stack(tag):
+    closing = "</" + "></".join(reversed(tag.split("><"))) + ">"
+    page = "<html><body><p>" + f"<{tag}>word " * 3000 + "deepest" + closing * 3000 + "</p></body></html>"
+    out = html_to_markdown(page, URL, full_page=True)
+    assert "word" in out and "deepest" in out
