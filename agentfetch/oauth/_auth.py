@@ -183,6 +183,9 @@ class OAuth(httpx.Auth):
     discovery (RFC 9728, RFC 8414), registration (RFC 7591), asks the human,
     runs the PKCE authorization-code flow in the browser and retries."""
 
+    # A request is sent again after authorization: its body is read first (below).
+    requires_request_body = True
+
     def __init__(
         self,
         *,
@@ -232,6 +235,7 @@ class OAuth(httpx.Auth):
     # -- httpx.Auth drivers ----------------------------------------------------------------
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.read()  # what httpx.Auth does for requires_request_body
         drive = _SyncDrive(self)
         flow = self._core().auth_flow(request)
         try:
@@ -254,6 +258,7 @@ class OAuth(httpx.Auth):
             drive.close()
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        await request.aread()
         drive = _AsyncDrive(self)
         flow = self._core().auth_flow(request)
         try:

@@ -462,3 +462,27 @@ def test_every_demo_fault_knob_is_exercised_here() -> None:
     source = Path(__file__).read_text()
     missing = [name for name in FAULTS if f'"{name}"' not in source]
     assert missing == []
+
+
+def test_a_streamed_request_body_survives_the_retry(demo: Any, make_auth: Any) -> None:
+    def body() -> Any:
+        yield b'{"query": '
+        yield b'"deploy"}'
+
+    with httpx.Client(auth=make_auth()) as client:
+        response = client.post(demo.url + "api/search", content=body(), headers={"Content-Type": "application/json"})
+    assert response.status_code not in (401, 403)
+    assert agent_requests(demo)[0][:2] == ("POST", "/api/search") and agent_requests(demo)[-1][:2] == (
+        "POST",
+        "/api/search",
+    )
+
+
+async def test_a_streamed_request_body_survives_the_retry_async(demo: Any, make_auth: Any) -> None:
+    async def body() -> Any:
+        yield b'{"query": "deploy"}'
+
+    async with httpx.AsyncClient(auth=make_auth()) as client:
+        response = await client.post(demo.url + "api/search", content=body())
+    assert response.status_code not in (401, 403)
+    assert [r[:2] for r in agent_requests(demo)].count(("POST", "/api/search")) == 2
