@@ -137,9 +137,18 @@ def _choose_cut(markdown: str, start: int, limit: int) -> tuple[int, str | None]
                 best[_BETWEEN_LINES] = (pos, None)
         previous_blank = not line.strip()
         previous_fence = fence
-    for rank in (_BETWEEN_BLOCKS, _BETWEEN_LINES, _INSIDE_FENCE):
-        if rank in best:
-            return best[rank]
+    # The cleanest cut that still fills at least half the page; a clean cut
+    # near the start would make many tiny pages out of one long table.
+    half = start + (limit - start) // 2
+    if _BETWEEN_BLOCKS in best and best[_BETWEEN_BLOCKS][0] >= half:
+        return best[_BETWEEN_BLOCKS]
+    outside = [best[r] for r in (_BETWEEN_BLOCKS, _BETWEEN_LINES) if r in best]
+    if outside and max(outside)[0] >= half:
+        return max(outside)
+    if _INSIDE_FENCE in best and best[_INSIDE_FENCE][0] >= half:
+        return best[_INSIDE_FENCE]
+    if best:
+        return max(best.values(), key=lambda cut: cut[0])
     # One line longer than a page: cut after a space, else at the limit.
     space = markdown.rfind(" ", start + 1, limit)
     cut = space + 1 if space > start else limit

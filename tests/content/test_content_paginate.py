@@ -157,3 +157,10 @@ def test_estimate_tokens():
     japanese = "日本語のテキストです。" * 100
     assert estimate_tokens(japanese) >= 1000
     assert estimate_tokens("x") == 1
+
+
+def test_a_clean_cut_near_the_start_does_not_make_tiny_pages():
+    text = "Intro.\n\n" + "\n".join(["| h |", "| --- |", *[f"| row {i} |" for i in range(200)]]) + "\n"
+    page = paginate(text, 0, 500)
+    assert page.next_start_index > 250
+    assert text[page.next_start_index :].startswith("| row")
