@@ -99,6 +99,7 @@ def convert(
     result then says so at its end, and a JSON body is shown as text since it
     cannot be parsed whole.
     """
+    body = bytes(body)  # bytearray and memoryview work as well
     media, params = parse_content_type(content_type)
     if not media or media in ("application/octet-stream", "binary/octet-stream"):
         media = _sniff(body, media)

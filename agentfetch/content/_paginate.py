@@ -6,7 +6,8 @@ lines that start a list item or a table row or a new paragraph line, between
 lines of a code fence (the fence is closed on this page and reopened on the
 next so both halves stay valid Markdown), and last, for a single line longer
 than a page, at a space or at the limit itself. No page ends inside a table
-row or list item while a cleaner cut exists.
+row or list item while a cleaner cut exists; a cleaner cut is preferred only
+when it still fills at least half the page.
 """
 
 from __future__ import annotations
