@@ -103,7 +103,15 @@ class _HostInteraction:
         class Consent(BaseModel):
             allow: bool = Field(description="Sign in and fetch the page")
 
-        answer = anyio.from_thread.run(self.context.elicit, _consent_message(request), Consent)
+        try:
+            answer = anyio.from_thread.run(self.context.elicit, _consent_message(request), Consent)
+        except Exception as error:  # noqa: BLE001 - the client failed the elicitation it advertised
+            from ..errors import ConsentRequired
+
+            raise ConsentRequired(
+                f"the MCP client could not ask for consent ({type(error).__name__})",
+                hint=f"run `agentfetch auth login {request.resource}` in a terminal",
+            ) from None
         return answer.action == "accept" and bool(answer.data.allow)
 
     def show_sign_in_page(self, authorization_url: str) -> bool:

@@ -225,3 +225,17 @@ async def test_declined_sign_in_page_ends_within_the_auth_timeout(demo_or_skip: 
     assert result.is_error
     assert only_text(result).startswith(("Error (consent_denied)", "Error (authorization_timeout)"))
     assert time.monotonic() - began < 30
+
+
+async def test_a_client_that_fails_its_elicitation_gets_the_login_command(
+    demo_or_skip: Any, host_env: dict[str, str]
+) -> None:
+    async def broken(context: Any, params: Any) -> types.ErrorData:
+        return types.ErrorData(code=types.INTERNAL_ERROR, message="no UI available")
+
+    url = demo_protected_url(demo_or_skip)
+    async with python_mcp(host_env, elicitation_callback=broken) as session:
+        result = await session.call_tool("fetch", {"url": url})
+    assert result.is_error
+    assert only_text(result).startswith("Error (consent_required)")
+    assert "agentfetch auth login" in only_text(result)
