@@ -91,3 +91,19 @@ def make_auth(store: Any, browser: Browser, trace: Trace) -> Callable[..., OAuth
 def agent_requests(demo: Any) -> list[tuple[str, str, int]]:
     """What agentfetch itself sent to the demo (browser page loads left out)."""
     return [(r.method, r.path, r.status) for r in demo.requests if not r.path.startswith(BROWSER_PATHS)]
+
+
+def as_metadata(issuer: str = "https://as/t1", **changes: object) -> dict:
+    """A valid RFC 8414 document for ``issuer``; a change to None removes that field."""
+    document: dict[str, object] = {
+        "issuer": issuer,
+        "authorization_endpoint": issuer + "/authorize",
+        "token_endpoint": issuer + "/token",
+        "registration_endpoint": issuer + "/register",
+        "response_types_supported": ["code"],
+        "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": ["openid", "read", "offline_access"],
+        "authorization_response_iss_parameter_supported": True,
+    }
+    document.update(changes)
+    return {k: v for k, v in document.items() if v is not None}

@@ -23,21 +23,11 @@ from agentfetch.oauth._flow import (
 )
 from agentfetch.oauth.rfc8414 import AuthorizationServer
 
+from .conftest import as_metadata
+
 RS = "https://rs.example"
 AS1 = "https://as1.example"
 AS2 = "https://as2.example/tenant"
-
-
-def _as_doc(issuer: str) -> dict:
-    return {
-        "issuer": issuer,
-        "authorization_endpoint": issuer + "/authorize",
-        "token_endpoint": issuer + "/token",
-        "registration_endpoint": issuer + "/register",
-        "response_types_supported": ["code"],
-        "code_challenge_methods_supported": ["S256"],
-        "scopes_supported": ["openid", "read", "offline_access"],
-    }
 
 
 class Canned:
@@ -60,25 +50,39 @@ def json_200(body: dict) -> Callable[[httpx.Request], httpx.Response]:
     return lambda request: httpx.Response(200, json=body)
 
 
-def drive(flow: Any, server: Canned) -> Any:
+class Player:
+    """A compliant AS's browser side: consent given, callback with state and iss (RFC 9207)."""
+
+    def __init__(self, server: Canned) -> None:
+        self.server = server
+        self.issuer = ""
+        self.opened: list[str] = []
+
+    def answer(self, step: Any) -> Any:
+        if isinstance(step, httpx.Request):
+            return self.server(step)
+        if isinstance(step, AskConsent):
+            return True
+        if isinstance(step, OpenBrowser):
+            self.opened.append(step.url)
+            self.issuer = step.url.split("?")[0].removesuffix("/authorize")  # as_metadata's layout
+            return True
+        if isinstance(step, WaitForCallback):
+            return {"code": "the-code", "state": step.listener.expected_state, "iss": self.issuer}
+        if isinstance(step, (AcquireLock, ReleaseLock)):
+            return None
+        raise AssertionError(step)
+
+
+def drive(flow: Any, server: Canned, player: Player | None = None) -> Any:
+    player = player or Player(server)
     outcome: Any = None
     while True:
         try:
             step = flow.send(outcome)
         except StopIteration as stop:
             return stop.value
-        if isinstance(step, httpx.Request):
-            outcome = server(step)
-        elif isinstance(step, AskConsent):
-            outcome = True
-        elif isinstance(step, OpenBrowser):
-            outcome = True
-        elif isinstance(step, WaitForCallback):
-            outcome = {"code": "the-code", "state": step.listener.expected_state}
-        elif isinstance(step, (AcquireLock, ReleaseLock)):
-            outcome = None
-        else:
-            raise AssertionError(step)
+        outcome = player.answer(step)
 
 
 @pytest.fixture
@@ -103,7 +107,7 @@ def test_second_authorization_server_is_used_when_the_first_has_no_metadata(core
             ("GET", RS + "/.well-known/oauth-protected-resource"): json_200(
                 {"resource": RS + "/", "authorization_servers": [AS1, AS2]}
             ),
-            ("GET", "https://as2.example/.well-known/openid-configuration/tenant"): json_200(_as_doc(AS2)),
+            ("GET", "https://as2.example/.well-known/openid-configuration/tenant"): json_200(as_metadata(AS2)),
             ("POST", AS2 + "/register"): lambda r: httpx.Response(201, json={"client_id": "c2"}),
             ("POST", AS2 + "/token"): _token,
         }
@@ -124,6 +128,7 @@ def test_second_authorization_server_is_used_when_the_first_has_no_metadata(core
 def _run_auth_flow(core: Core, server: Canned, url: str = RS + "/page") -> tuple[httpx.Response, list]:
     request = httpx.Request("GET", url)
     flow = core.auth_flow(request)
+    player = Player(server)
     sent: list[httpx.Request] = []
     outcome: Any = None
     last: httpx.Response | None = None
@@ -136,13 +141,7 @@ def _run_auth_flow(core: Core, server: Canned, url: str = RS + "/page") -> tuple
             sent.append(httpx.Request(step.method, step.url, headers=step.headers))
             outcome = last = server(step)
         else:
-            outcome = drive(_one(step), server)
-
-
-def _one(step: Any) -> Any:
-    # Wrap a single step as a tiny flow so drive() answers it.
-    result = yield step
-    return result
+            outcome = player.answer(step)
 
 
 def test_non_bearer_challenges_pass_through(core: Core) -> None:
@@ -164,7 +163,7 @@ def test_rejected_fresh_token_ends_with_an_error_not_a_loop(core: Core, store: A
             ("GET", RS + "/.well-known/oauth-protected-resource"): json_200(
                 {"resource": RS, "authorization_servers": [AS1]}
             ),
-            ("GET", AS1 + "/.well-known/oauth-authorization-server"): json_200(_as_doc(AS1)),
+            ("GET", AS1 + "/.well-known/oauth-authorization-server"): json_200(as_metadata(AS1)),
             ("POST", AS1 + "/register"): lambda r: httpx.Response(201, json={"client_id": "c1"}),
             ("POST", AS1 + "/token"): _token,
         }
@@ -205,7 +204,7 @@ def test_registration_sends_native_public_client_metadata(core: Core) -> None:
             ("GET", RS + "/.well-known/oauth-protected-resource"): json_200(
                 {"resource": RS + "/", "authorization_servers": [AS1], "scopes_supported": ["read"]}
             ),
-            ("GET", AS1 + "/.well-known/oauth-authorization-server"): json_200(_as_doc(AS1)),
+            ("GET", AS1 + "/.well-known/oauth-authorization-server"): json_200(as_metadata(AS1)),
             ("POST", AS1 + "/register"): register,
             ("POST", AS1 + "/token"): _token,
         }
@@ -230,7 +229,7 @@ def test_cross_origin_login_redirect_checks_the_origin_for_prm_first(core: Core,
             ("GET", RS + "/.well-known/oauth-protected-resource"): json_200(
                 {"resource": RS + "/", "authorization_servers": [AS1]}
             ),
-            ("GET", AS1 + "/.well-known/oauth-authorization-server"): json_200(_as_doc(AS1)),
+            ("GET", AS1 + "/.well-known/oauth-authorization-server"): json_200(as_metadata(AS1)),
             ("POST", AS1 + "/register"): lambda r: httpx.Response(201, json={"client_id": "c1"}),
             ("POST", AS1 + "/token"): _token,
         }
@@ -259,7 +258,6 @@ def test_client_id_metadata_document_when_supported_and_configured(
     core: Core, store: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AGENTFETCH_CLIENT_METADATA_URL", "https://agent.example/agentfetch.json")
-    authorizations: list[str] = []
 
     def token(request: httpx.Request) -> httpx.Response:
         assert "client_id=https%3A%2F%2Fagent.example%2Fagentfetch.json" in request.content.decode()
@@ -271,22 +269,14 @@ def test_client_id_metadata_document_when_supported_and_configured(
                 {"resource": RS + "/", "authorization_servers": [AS1]}
             ),
             ("GET", AS1 + "/.well-known/oauth-authorization-server"): json_200(
-                {**_as_doc(AS1), "client_id_metadata_document_supported": True}
+                {**as_metadata(AS1), "client_id_metadata_document_supported": True}
             ),
             ("POST", AS1 + "/token"): token,
         }
     )
-    flow = core.authorize(None, None, scopes=(), stale=None, url=RS + "/")
-    outcome: Any = None
-    while True:
-        try:
-            step = flow.send(outcome)
-        except StopIteration as stop:
-            credential = stop.value
-            break
-        if isinstance(step, OpenBrowser):
-            authorizations.append(step.url)
-        outcome = drive(_one(step), server) if not isinstance(step, httpx.Request) else server(step)
+    player = Player(server)
+    credential = drive(core.authorize(None, None, scopes=(), stale=None, url=RS + "/"), server, player)
+    authorizations = player.opened
     assert credential.key.client_id == "https://agent.example/agentfetch.json"
     assert ("POST", AS1 + "/register") not in server.asked
     assert "client_id=https%3A%2F%2Fagent.example%2Fagentfetch.json" in authorizations[0]
@@ -305,7 +295,7 @@ def test_registration_is_never_reused_with_another_issuer(core: Core, store: Any
             ("GET", RS + "/.well-known/oauth-protected-resource"): json_200(
                 {"resource": RS + "/", "authorization_servers": [AS2]}
             ),
-            ("GET", "https://as2.example/.well-known/oauth-authorization-server/tenant"): json_200(_as_doc(AS2)),
+            ("GET", "https://as2.example/.well-known/oauth-authorization-server/tenant"): json_200(as_metadata(AS2)),
             ("POST", AS2 + "/register"): register,
             ("POST", AS2 + "/token"): _token,
         }

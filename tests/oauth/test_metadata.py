@@ -8,6 +8,8 @@ from agentfetch.errors import AuthorizationError, InsecureTransport, MetadataMis
 from agentfetch.oauth.rfc8414 import metadata_urls, parse_authorization_server
 from agentfetch.oauth.rfc9728 import parse_protected_resource, well_known_urls
 
+from .conftest import as_metadata
+
 
 def test_prm_well_known_path_inserted_then_root() -> None:
     assert well_known_urls("https://h/docs/x") == [
@@ -84,23 +86,8 @@ def test_prm_needs_authorization_servers(servers: object) -> None:
         parse_protected_resource(document, metadata_url="https://h/m", request_url="https://h/", from_challenge=True)
 
 
-def _as(issuer: str = "https://as/t1", **changes: object) -> dict:
-    document = {
-        "issuer": issuer,
-        "authorization_endpoint": issuer + "/authorize",
-        "token_endpoint": issuer + "/token",
-        "registration_endpoint": issuer + "/register",
-        "response_types_supported": ["code"],
-        "code_challenge_methods_supported": ["S256"],
-        "scopes_supported": ["read", "offline_access"],
-        "authorization_response_iss_parameter_supported": True,
-    }
-    document.update(changes)
-    return {k: v for k, v in document.items() if v is not None}
-
-
 def test_valid_as_metadata() -> None:
-    server = parse_authorization_server(_as(), issuer="https://as/t1", metadata_url="https://as/m")
+    server = parse_authorization_server(as_metadata(), issuer="https://as/t1", metadata_url="https://as/m")
     assert server.token_endpoint == "https://as/t1/token"
     assert server.iss_parameter_supported is True
     assert server.registration_endpoint == "https://as/t1/register"
@@ -108,12 +95,12 @@ def test_valid_as_metadata() -> None:
 
 def test_loopback_http_issuer_is_allowed() -> None:
     issuer = "http://127.0.0.1:8080"
-    assert parse_authorization_server(_as(issuer), issuer=issuer, metadata_url=issuer + "/m").issuer == issuer
+    assert parse_authorization_server(as_metadata(issuer), issuer=issuer, metadata_url=issuer + "/m").issuer == issuer
 
 
 def test_issuer_must_be_identical() -> None:
     with pytest.raises(MetadataMismatch):
-        parse_authorization_server(_as("https://as/t1/"), issuer="https://as/t1", metadata_url="https://as/m")
+        parse_authorization_server(as_metadata("https://as/t1/"), issuer="https://as/t1", metadata_url="https://as/m")
 
 
 @pytest.mark.parametrize(
@@ -133,19 +120,19 @@ def test_issuer_must_be_identical() -> None:
 )
 def test_invalid_as_metadata_is_refused(changes: dict, error: type[Exception]) -> None:
     with pytest.raises(error):
-        parse_authorization_server(_as(**changes), issuer="https://as/t1", metadata_url="https://as/m")
+        parse_authorization_server(as_metadata(**changes), issuer="https://as/t1", metadata_url="https://as/m")
 
 
 def test_plain_http_issuer_on_the_network_is_refused() -> None:
     with pytest.raises(InsecureTransport):
-        parse_authorization_server(_as("http://as.example"), issuer="http://as.example", metadata_url="x")
+        parse_authorization_server(as_metadata("http://as.example"), issuer="http://as.example", metadata_url="x")
 
 
 def test_root_issuer_trailing_slash_is_the_one_tolerated_difference() -> None:
-    server = parse_authorization_server(_as("https://as/"), issuer="https://as", metadata_url="https://as/m")
+    server = parse_authorization_server(as_metadata("https://as/"), issuer="https://as", metadata_url="https://as/m")
     assert server.issuer == "https://as/"  # what the server states, for RFC 9207 iss
-    assert parse_authorization_server(_as("https://as"), issuer="https://as/", metadata_url="m").issuer == "https://as"
+    assert parse_authorization_server(as_metadata("https://as"), issuer="https://as/", metadata_url="m").issuer == "https://as"
     with pytest.raises(MetadataMismatch):
-        parse_authorization_server(_as("https://as/t1/"), issuer="https://as/t1", metadata_url="m")
+        parse_authorization_server(as_metadata("https://as/t1/"), issuer="https://as/t1", metadata_url="m")
     with pytest.raises(MetadataMismatch):
-        parse_authorization_server(_as("https://as.evil/"), issuer="https://as", metadata_url="m")
+        parse_authorization_server(as_metadata("https://as.evil/"), issuer="https://as", metadata_url="m")
