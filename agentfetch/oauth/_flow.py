@@ -15,7 +15,7 @@ import base64
 import json
 import time
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -758,7 +758,7 @@ class ClientPlan:
     redirect_host: str = "127.0.0.1"
     registered: bool = False
     stale_port: bool = False
-    new_registration: dict[str, Any] | None = None
+    new_registration: dict[str, Any] | None = field(default=None, repr=False)  # may hold a client secret
 
 
 def _identity_from_registration(registration: dict[str, Any]) -> ClientIdentity:

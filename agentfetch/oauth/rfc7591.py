@@ -9,6 +9,7 @@ import httpx
 
 from .._version import __version__
 from ..errors import AuthorizationError, ClientIdentityError
+from ..store import Registration
 from ._http import json_post
 from .binding import _shorten
 
@@ -73,11 +74,11 @@ def parse_registration(response: httpx.Response, *, issuer: str, redirect_uri: s
     if not isinstance(redirect_uris, list) or not redirect_uris:
         redirect_uris = [redirect_uri]
     secret = body.get("client_secret")
-    return {
+    return Registration({
         "issuer": issuer,
         "client_id": body["client_id"],
         "client_secret": secret if isinstance(secret, str) and secret else None,
         "token_endpoint_auth_method": body.get("token_endpoint_auth_method") or "none",
         "redirect_uris": [u for u in redirect_uris if isinstance(u, str)],
         "client_secret_expires_at": body.get("client_secret_expires_at"),
-    }
+    })

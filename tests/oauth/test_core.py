@@ -328,3 +328,18 @@ def test_resource_metadata_over_plain_http_off_loopback_is_refused(core: Core) -
     with pytest.raises(InsecureTransport):
         _run_auth_flow(core, server)
     assert ("GET", "http://rs.example/prm") not in server.asked
+
+
+def test_a_confidential_registration_never_shows_its_secret() -> None:
+    from agentfetch.oauth._flow import ClientPlan, _identity_from_registration
+    from agentfetch.oauth.rfc7591 import parse_registration
+
+    response = httpx.Response(
+        201,
+        json={"client_id": "c", "client_secret": "s3cr3t-value", "token_endpoint_auth_method": "client_secret_post"},
+        request=httpx.Request("POST", "https://as/register"),
+    )
+    record = parse_registration(response, issuer="https://as", redirect_uri="http://127.0.0.1:1/callback")
+    plan = ClientPlan(identity=_identity_from_registration(record), new_registration=record)
+    assert record["client_secret"] == "s3cr3t-value" and plan.identity.auth_method == "client_secret_post"
+    assert "s3cr3t-value" not in repr(record) + repr(plan) + str(plan)
