@@ -100,6 +100,12 @@ def test_blockquote_with_line_breaks(corpus_page):
     assert "> Drinking game for web devs:  \n> (1) Think of a noun  \n> (2) Google \"\\<noun>.js\"" in md
 
 
+def test_inline_code(corpus_page):
+    md = to_doc(corpus_page, "ars-1").markdown
+    assert "The root of the object, `rekt`" in md
+    assert "maximum payload size to `2^15 - 1`" in md
+
+
 def test_headings_and_definition_lists(corpus_page):
     md = to_doc(corpus_page, "google-sre-book-1").markdown
     assert re.search(r"^## Black-Box Versus White-Box$", md, re.M)
