@@ -103,6 +103,9 @@ def convert(
     media, params = parse_content_type(content_type)
     if not media or media in ("application/octet-stream", "binary/octet-stream"):
         media = _sniff(body, media)
+    elif _looks_textual(media) and _is_binary(body):
+        # A mislabelled image or an unannounced gzip body: summarise, never dump.
+        media = _sniff(body, "application/octet-stream")
     if media in _HTML_TYPES:
         from agentfetch.content._html import convert_html
 
@@ -151,6 +154,24 @@ def _human_size(size: int) -> str:
         if value < 1024 or unit == "GiB":
             break
     return f"{value:.1f} {unit} ({size} bytes)"
+
+
+def _looks_textual(media: str) -> bool:
+    return (
+        media.startswith("text/")
+        or media in _HTML_TYPES
+        or media in _TEXTUAL_APPLICATION_TYPES
+        or media == "application/json"
+        or media.endswith(("+json", "+xml"))
+    )
+
+
+def _is_binary(body: bytes) -> bool:
+    """Bytes no text format starts with: a binary magic number, or NULs outside UTF-16/32."""
+    head = body[:1024]
+    if any(head.startswith(magic) for magic, _media in _MAGIC if magic != b"%PDF-"):
+        return True
+    return b"\x00" in head and _bom_charset(head) not in ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
 
 
 def _sniff(body: bytes, declared: str) -> str:

@@ -184,7 +184,8 @@ def test_unknown_charset_label_falls_back_to_detection():
 
 def test_empty_and_garbage_html_do_not_raise():
     assert convert(b"", "text/html", URL).markdown == ""
-    assert convert(b"\x00\xff<<<>>>", "text/html", URL).kind == "html"
+    assert convert(b"<<<>>>\xff\x80 & </p>", "text/html", URL).kind == "html"
+    assert convert(b"\x00\xff<<<>>>", "text/html", URL).kind == "binary"
     assert convert(b"<p>", "text/html", URL).markdown.strip() == ""
 
 
@@ -241,3 +242,23 @@ def test_broken_or_cut_pdf_gives_a_note_not_a_traceback():
     body = _make_pdf("hello", "t")
     cut = convert(body[: len(body) // 2], "application/pdf", URL, body_truncated=True)
     assert "--max-bytes" in cut.markdown
+
+
+@pytest.mark.parametrize(
+    ("body", "media"),
+    [
+        (b"\x89PNG\r\n\x1a\n" + b"\x00IHDR" * 50, "text/html"),
+        (b"\x1f\x8b\x08\x00" + bytes(range(256)) * 4, "text/plain"),
+        (b"PK\x03\x04" + b"\x00" * 300, "application/json"),
+        (b"abc\x00\x01\x02def" * 40, "text/plain"),
+    ],
+)
+def test_binary_bytes_under_a_text_label_are_summarised_not_dumped(body, media):
+    doc = convert(body, media, URL)
+    assert doc.kind == "binary"
+    assert doc.markdown.count("\n") == 1 and URL in doc.markdown
+
+
+def test_utf16_text_with_bom_is_still_text():
+    doc = convert("hello wörld".encode("utf-16"), "text/plain", URL)
+    assert doc.kind == "text" and doc.markdown == "hello wörld"
