@@ -307,6 +307,9 @@ class AuthorizationServer:
             response.client_id = client.client_id
             return response
 
+        if len(params.get("resource", [])) > 1:
+            # RFC 8707 allows several, but a token here is bound to exactly one resource.
+            return fail("invalid_target", "ask for one resource at a time")
         try:
             values = {name: single(params, name) for name in (
                 "response_type", "scope", "state", "code_challenge", "code_challenge_method", "resource")}

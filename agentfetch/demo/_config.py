@@ -37,6 +37,8 @@ FAULTS: dict[str, str] = {
     "opaque_tokens": "Access tokens are opaque strings (oauth:...), not JWTs.",
     "no_offline_access": "offline_access is not offered: it is dropped from grants and no refresh token is issued.",
     "first_as_broken": "PRM lists a broken authorization server first; its metadata answers 503.",
+    "always_redirect": "Unauthenticated GETs from programs also get a 302, to a login page on another origin; "
+                       "the PRM well-known URLs still answer.",
 }
 
 #: Endpoint names ``DemoConfig.slow_endpoints`` may name; each sleeps ``slow_seconds`` first.

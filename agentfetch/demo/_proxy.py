@@ -161,6 +161,8 @@ class Proxy:
         if identity is None:
             if is_browser_navigation(req):
                 return redirect(f"{self.app.authserver.url('login')}?{urlencode({'next': req.target})}")
+            if self.app.config.has("always_redirect") and req.method == "GET":
+                return self._redirect_to_other_origin_login(req)
             return self.challenge(401, resource, needed)
         if needed not in identity.scopes:
             if identity.via == "session":
@@ -172,6 +174,13 @@ class Proxy:
             response = self.serve(req, identity)
         response.user, response.client_id = identity.user, identity.client_id
         return response
+
+    def _redirect_to_other_origin_login(self, req: Request) -> Response:
+        """A proxy that cannot tell programs from browsers: a 302 to a login page on another origin."""
+        here = self.app.request_origin(req)
+        other = next(o for o in self.app.origins() if o != here)
+        login = other + self.app.authserver.url("login").removeprefix(self.app.origin)
+        return redirect(f"{login}?{urlencode({'next': req.target})}")
 
     def serve(self, req: Request, identity: Identity) -> Response:
         path, accept, origin = req.path, req.header("Accept"), self.app.request_origin(req)

@@ -192,3 +192,10 @@ def test_session_skips_login_on_second_authorization(oauth, demo):
         browser.post(demo.endpoint("login"), data={"username": "bob", "password": "builder", "csrf": csrf, "txn": txn})
         second = browser.get(oauth.authorization(client_id).url)
     assert second.headers["location"].startswith(demo.endpoint("consent"))
+
+
+def test_several_resources_at_once_are_refused(oauth, demo):
+    client_id = oauth.register()["client_id"]
+    request = oauth.authorization(client_id)
+    answer = error_redirect(first_hop(request.url + "&resource=" + demo.api_resource), request.redirect_uri)
+    assert answer["error"] == "invalid_target"

@@ -178,3 +178,15 @@ def test_slow_seconds_must_name_endpoints():
         DemoConfig(slow_seconds=1.0)
     with pytest.raises(ValueError, match="unknown slow endpoint"):
         DemoConfig(slow_seconds=1.0, slow_endpoints={"callback"})
+
+
+def test_fault_always_redirect(demo):
+    with demo.configure(faults={"always_redirect"}):
+        response = httpx.get(demo.url + "pages/deploy", headers={"Accept": "text/markdown"})
+        assert response.status_code == 302
+        location = response.headers["location"]
+        assert location.startswith(demo.alias_url.rstrip("/") + "/oauth/login?")
+        assert httpx.get(location).status_code == 200  # a real login page on the other origin
+        status, prm = get_json(demo.resource_metadata_url)
+        assert status == 200 and prm["resource"] == demo.resource
+        assert httpx.post(demo.url + "api/pages").status_code == 401
