@@ -30,6 +30,11 @@ dependencies are installed (``npm install`` in readabilipy's ``javascript``
 folder) and falls back to readabilipy's pure-Python mode otherwise; the table
 says which mode ran.
 
+Timing: every method first converts one page untimed (imports are start-up
+cost, see ``startup.py``), then passes over all pages are repeated, up to
+three, while a pass takes under 5 s; the fastest pass counts. The same rule
+for every method keeps machine noise from deciding the ratio to the floor.
+
 Targets (issue 7): median recall >= 0.99, p10 recall >= 0.95, median
 boilerplate <= 5%, total time <= 15x the floor. Exit status 0 either way:
 the PASS/FAIL lines are the verdict.
@@ -65,6 +70,8 @@ _BLOCK_TAGS = (
     "pre", "section", "table", "td", "th", "tr", "ul", "caption", "img", "math", "mtd", "mtr",
 )
 
+REPEATS = 3
+REPEAT_BELOW = 5.0  # seconds; slower methods run once
 TARGETS = {"median_recall": 0.99, "p10_recall": 0.95, "median_boilerplate": 0.05, "ratio": 15.0}
 
 
@@ -182,6 +189,34 @@ METHODS: dict[str, Callable[[], Callable[[bytes], str]]] = {
 }
 
 
+def measure(name: str, run: Callable[[bytes], str], pages: list[Path], bodies: list[bytes]) -> tuple[float, list[str]]:
+    """Seconds for one pass over every page (the fastest of up to REPEATS), and the outputs.
+
+    Every method gets the same rule: a warm-up call (imports are start-up
+    cost, measured by startup.py), then passes repeated while one takes under
+    REPEAT_BELOW seconds, keeping the fastest, so a noisy machine does not
+    decide the ratio to the (fast, noise-sensitive) floor.
+    """
+    run(bodies[0])
+    best = float("inf")
+    outputs: list[str] = []
+    for attempt in range(REPEATS):
+        outputs = []
+        started = time.perf_counter()
+        for page, body in zip(pages, bodies):
+            try:
+                outputs.append(run(body))
+            except Exception as err:  # a peer crashing on a page scores zero on it
+                outputs.append("")
+                if attempt == 0:
+                    print(f"  {name} failed on {page.name}: {type(err).__name__}: {err}", file=sys.stderr)
+        seconds = time.perf_counter() - started
+        best = min(best, seconds)
+        if seconds >= REPEAT_BELOW:
+            break
+    return best, outputs
+
+
 def p10(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[int(0.1 * (len(ordered) - 1))]
@@ -213,22 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError as err:
             print(f"skip {name}: {err} (pip install trafilatura lxml_html_clean html2text readabilipy)")
             continue
-        outputs = []
-        if name == "lxml parse (floor)":
-            # The floor is cheap: take the best of three so noise does not flatter anyone.
-            for _ in range(2):
-                for body in bodies:
-                    run(body)
-        else:
-            run(bodies[0])  # first-call imports are start-up cost, measured by startup.py
-        started = time.perf_counter()
-        for page, body in zip(pages, bodies):
-            try:
-                outputs.append(run(body))
-            except Exception as err:  # a peer crashing on a page scores zero on it
-                outputs.append("")
-                print(f"  {name} failed on {page.name}: {type(err).__name__}: {err}", file=sys.stderr)
-        seconds = time.perf_counter() - started
+        seconds, outputs = measure(name, run, pages, bodies)
         if floor_seconds is None:
             floor_seconds = seconds
             results[name] = {"seconds": seconds}
