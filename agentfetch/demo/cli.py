@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 app = typer.Typer(help="The embedded demo: an internal wiki behind an identity-aware proxy with managed OAuth.",
-                  no_args_is_help=True)
+                  no_args_is_help=True, add_completion=False)
 
 
 @app.callback()

@@ -80,7 +80,7 @@ def test_useragent_cli_deny_and_failure_exit_codes(oauth, loopback):
 
 def test_demo_serve_prints_url_and_users_and_stops_on_ctrl_c():
     process = subprocess.Popen(
-        [sys.executable, "-c", "from agentfetch.demo.cli import app; app()", "serve", "--port", "0"],
+        [sys.executable, "-m", "agentfetch.demo", "serve", "--port", "0"],
         env=subprocess_env(COLUMNS="120"), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
