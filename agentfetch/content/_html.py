@@ -9,7 +9,7 @@ from agentfetch.content._markdown import MarkdownWriter
 from agentfetch.content._metadata import page_metadata
 from agentfetch.content._model import Document
 from agentfetch.content._readability import (
-    _is_phrasing,
+    is_phrasing,
     extract_article,
     inner_text,
     is_consent_banner,
@@ -73,8 +73,8 @@ def convert_html(data: bytes, url: str | None, *, full_page: bool = False) -> Do
                     content = writer.convert(body)
                     metadata["extraction"] = "full-page-fallback"
     markdown = content
-    if title:
-        markdown = f"# {' '.join(title.split())}\n\n{content}" if content else f"# {title}\n"
+    if title:  # already whitespace-folded by page_metadata
+        markdown = f"# {title}\n\n{content}" if content else f"# {title}\n"
     return Document(title=title, markdown=markdown, kind="html", metadata=metadata, charset="utf-8")
 
 
@@ -178,7 +178,7 @@ def _replace_break_chains(body) -> None:
         parent.replace(br, paragraph)
         sibling = paragraph.getnext()
         while sibling is not None:
-            if _starts_break_chain(sibling) or not isinstance(sibling.tag, str) or not _is_phrasing(sibling):
+            if _starts_break_chain(sibling) or not isinstance(sibling.tag, str) or not is_phrasing(sibling):
                 break
             following = sibling.getnext()
             paragraph.append(sibling)

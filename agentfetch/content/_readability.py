@@ -215,11 +215,11 @@ def _has_single_tag_inside(el, tag: str) -> bool:
     return not ((text and text.strip()) or (tail and tail.strip()))
 
 
-def _is_phrasing(el) -> bool:
+def is_phrasing(el) -> bool:
     tag = el.tag
     if tag in _PHRASING:
         return True
-    return tag in ("a", "del", "ins") and all(_is_phrasing(child) for child in el)
+    return tag in ("a", "del", "ins") and all(is_phrasing(child) for child in el)
 
 
 def _is_without_content(el) -> bool:
@@ -333,7 +333,7 @@ class _Grabber:
         text = div.text
         has_text = bool(text and text.strip())
         if not has_text and not any(
-            (c.tail and c.tail.strip()) or (c.tag != "br" and _is_phrasing(c)) for c in children
+            (c.tail and c.tail.strip()) or (c.tag != "br" and is_phrasing(c)) for c in children
         ):
             return
         new_children = []
@@ -346,7 +346,7 @@ class _Grabber:
         for child in children:
             tail = child.tail
             child.tail = None
-            if _is_phrasing(child):
+            if is_phrasing(child):
                 if paragraph is not None:
                     paragraph.append(child)
                 elif child.tag != "br":
