@@ -486,3 +486,14 @@ async def test_a_streamed_request_body_survives_the_retry_async(demo: Any, make_
         response = await client.post(demo.url + "api/search", content=body())
     assert response.status_code not in (401, 403)
     assert [r[:2] for r in agent_requests(demo)].count(("POST", "/api/search")) == 2
+
+
+def test_cross_origin_login_redirect_for_programs_is_turned_into_oauth(
+    demo: Any, make_auth: Any, browser: Any, store: Any
+) -> None:
+    demo.reconfigure(faults={"always_redirect"})
+    with httpx.Client(auth=make_auth(), follow_redirects=False) as client:
+        response = client.get(demo.url)
+    assert response.status_code == 200 and len(browser.opened) == 1
+    assert agent_requests(demo)[:2] == [("GET", "/", 302), ("GET", PRM, 200)]
+    assert store.list()[0].key.resource == demo.resource
