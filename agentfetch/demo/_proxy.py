@@ -178,7 +178,7 @@ class Proxy:
     def _redirect_to_other_origin_login(self, req: Request) -> Response:
         """A proxy that cannot tell programs from browsers: a 302 to a login page on another origin."""
         here = self.app.request_origin(req)
-        other = next(o for o in self.app.origins() if o != here)
+        other = next((o for o in self.app.origins() if o != here), here)
         login = other + self.app.authserver.url("login").removeprefix(self.app.origin)
         return redirect(f"{login}?{urlencode({'next': req.target})}")
 

@@ -74,6 +74,8 @@ class _HTTPServer(ThreadingHTTPServer):
         self.app = app
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:

@@ -21,11 +21,16 @@ def serve(
 ) -> None:
     """Serve the demo wiki and its authorization server until Ctrl-C."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from . import DEMO_ADMINS, DEMO_USERS, DemoConfig, DemoServer
 
     console = Console(stderr=True)
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        # Plain-HTTP OAuth is only acceptable on loopback (RFC 8252 §8.3; agentfetch refuses otherwise).
+        console.print(f"[red]--host must be a loopback address (127.0.0.1, ::1 or localhost), not {host}[/red]")
+        raise typer.Exit(2)
     try:
         server = DemoServer(DemoConfig(host=host, port=port, token_lifetime=token_lifetime)).start()
     except OSError as exc:
@@ -37,11 +42,12 @@ def serve(
     users.add_column("may grant")
     for user, password in DEMO_USERS.items():
         users.add_row(user, password, "read, admin" if user in DEMO_ADMINS else "read")
-    console.print(f"[bold]Acme wiki[/bold] (protected) at [link={server.url}]{server.url}[/link]")
-    console.print(f"Authorization server issuer: {server.issuer}")
-    console.print(f"Audit log: {server.audit_path}")
+    url = escape(server.url)  # an IPv6 URL has brackets rich would read as markup
+    console.print(f"[bold]Acme wiki[/bold] (protected) at {url}")
+    console.print(f"Authorization server issuer: {escape(server.issuer)}")
+    console.print(f"Audit log: {escape(str(server.audit_path))}")
     console.print(users)
-    console.print(f"Try: [cyan]agentfetch {server.url}[/cyan]   (Ctrl-C stops the server)")
+    console.print(f"Try: [cyan]agentfetch {url}[/cyan]   (Ctrl-C stops the server)")
     # The URL alone on stdout, so scripts can read it.
     typer.echo(server.url)
     try:

@@ -173,3 +173,31 @@ def test_reprs_carry_no_secrets(oauth, demo):
     assert tokens["access_token"] not in reprs
     assert tokens["refresh_token"] not in reprs
     assert "DemoServer http://127.0.0.1:" in repr(demo)
+
+
+def test_serve_refuses_a_non_loopback_host():
+    result = subprocess.run([sys.executable, "-m", "agentfetch.demo", "serve", "--host", "0.0.0.0"],
+                            env=subprocess_env(), cwd=REPO, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "loopback" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_ipv6_loopback(tmp_path):
+    import socket
+
+    from agentfetch.demo import DemoConfig, DemoServer
+
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 on this host")
+    try:
+        server = DemoServer(DemoConfig(host="::1", audit_path=tmp_path / "a.jsonl")).start()
+    except OSError as exc:
+        pytest.skip(f"cannot bind ::1: {exc}")
+    try:
+        assert server.url.startswith("http://[::1]:")
+        response = httpx.get(server.url)
+        assert response.status_code == 401
+        assert f'resource_metadata="{server.origin}/.well-known/oauth-protected-resource"' in \
+            response.headers["www-authenticate"]
+    finally:
+        server.stop()
