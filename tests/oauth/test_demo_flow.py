@@ -497,3 +497,20 @@ def test_cross_origin_login_redirect_for_programs_is_turned_into_oauth(
     assert response.status_code == 200 and len(browser.opened) == 1
     assert agent_requests(demo)[:2] == [("GET", "/", 302), ("GET", PRM, 200)]
     assert store.list()[0].key.resource == demo.resource
+
+
+def test_second_domain_of_one_app_asks_again_but_reuses_registration(
+    demo: Any, make_auth: Any, browser: Any, store: Any
+) -> None:
+    with httpx.Client(auth=make_auth()) as client:
+        assert client.get(demo.url).status_code == 200
+        demo.clear_requests()
+        assert client.get(demo.alias_url).status_code == 200
+    assert agent_requests(demo) == [
+        ("GET", "/", 401),
+        ("GET", PRM, 200),
+        ("POST", "/oauth/token", 200),
+        ("GET", "/", 200),
+    ]
+    assert {c.key.resource for c in store.list()} == {demo.resource, demo.alias_resource}
+    assert len({c.key.client_id for c in store.list()}) == 1 and len(browser.opened) == 2
