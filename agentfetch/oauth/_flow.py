@@ -29,6 +29,7 @@ from ..errors import (
     SecurityError,
 )
 from ..store import Credential, CredentialKey, TokenSet
+from ._http import json_body
 from .binding import _shorten, may_send_token, require_secure_endpoint
 from .challenge import BearerChallenge, find_bearer
 from .consent import ConsentRequest, consent_required_error
@@ -118,13 +119,6 @@ def _jwt_subject(token: str) -> str | None:
         return None
     sub = payload.get("sub") if isinstance(payload, dict) else None
     return sub if isinstance(sub, str) else None
-
-
-def _json(response: httpx.Response) -> Any:
-    try:
-        return json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
-        return None
 
 
 def _scopes(text: str | None) -> tuple[str, ...]:
@@ -354,7 +348,7 @@ class Core:
             return None, False
         if response.status_code != 200:
             raise AuthorizationError(f"{label} request to {_display(url)} answered HTTP {response.status_code}")
-        document = _json(response)
+        document = json_body(response)
         if not isinstance(document, dict):
             raise AuthorizationError(f"{label} at {_display(url)} is not a JSON object")
         return document, False

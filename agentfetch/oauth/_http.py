@@ -4,6 +4,7 @@ so the sans-IO core can hand them to whichever client the caller uses."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 
@@ -14,6 +15,14 @@ from .._version import __version__
 USER_AGENT = f"agentfetch/{__version__}"
 
 MAX_BODY = 1024 * 1024
+
+
+def json_body(response: httpx.Response) -> Any:
+    """The response's JSON, or None when it is not JSON at all (servers send HTML error pages)."""
+    try:
+        return json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        return None
 
 
 def json_get(url: str) -> httpx.Request:

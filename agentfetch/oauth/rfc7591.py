@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
@@ -10,7 +9,7 @@ import httpx
 from .._version import __version__
 from ..errors import AuthorizationError, ClientIdentityError
 from ..store import Registration
-from ._http import json_post
+from ._http import json_body, json_post
 from .binding import _shorten
 
 __all__ = ["registration_request", "parse_registration", "RegistrationRejected"]
@@ -53,10 +52,7 @@ def registration_request(
 
 def parse_registration(response: httpx.Response, *, issuer: str, redirect_uri: str) -> dict[str, Any]:
     """The stored registration record, bound to ``issuer``."""
-    try:
-        body = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
-        body = None
+    body = json_body(response)
     if response.status_code not in (200, 201):
         if isinstance(body, dict) and isinstance(body.get("error"), str):
             error = body["error"]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 import httpx
 
 from ..errors import AuthorizationError
-from ._http import form_request
+from ._http import form_request, json_body
 from .binding import _shorten, require_secure_endpoint
 from .tokens import ClientIdentity, _client_auth
 
@@ -46,10 +45,7 @@ def device_token_request(
 
 def parse_device_authorization(response: httpx.Response) -> DeviceAuthorization:
     """RFC 8628 §3.2; ``interval`` defaults to 5 seconds."""
-    try:
-        body = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
-        body = None
+    body = json_body(response)
     if response.status_code != 200 or not isinstance(body, dict):
         error = body.get("error") if isinstance(body, dict) else None
         raise AuthorizationError(

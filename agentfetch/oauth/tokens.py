@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import time
 from urllib.parse import quote
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ import httpx
 from ..errors import AuthorizationError
 from ..store import TokenSet
 from .binding import _shorten
-from ._http import form_request
+from ._http import form_request, json_body
 
 __all__ = [
     "ClientIdentity",
@@ -90,21 +89,14 @@ def revocation_request(
     return form_request(revocation_endpoint, form, _client_auth(client, form))
 
 
-def _json_object(response: httpx.Response) -> dict | None:
-    try:
-        body = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return body if isinstance(body, dict) else None
-
-
 def parse_token_response(
     response: httpx.Response, *, requested_scopes: tuple[str, ...] = (), previous: TokenSet | None = None,
     now: float | None = None,
 ) -> TokenSet:
     """RFC 6749 §5.1 success or §5.2 error. ``previous`` keeps a refresh token
     the server did not rotate (§6) and the scope when the server omits it."""
-    body = _json_object(response)
+    body = json_body(response)
+    body = body if isinstance(body, dict) else None
     if response.status_code != 200:
         if body and isinstance(body.get("error"), str):
             description = body.get("error_description")
