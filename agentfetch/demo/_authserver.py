@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlencode, urlsplit
 
 from . import _pages
+from ._cimd import ClientMetadataError, fetch_client, is_metadata_url
 from ._config import DEMO_ADMINS, DEMO_USERS
 from ._http import Request, Response, add_query, json_response, redirect, single
 from ._state import (
@@ -108,6 +109,8 @@ class AuthorizationServer:
             "authorization_response_iss_parameter_supported": True,
             "service_documentation": self.app.origin + "/pages/api",
         }
+        if cfg.client_id_metadata_documents:
+            doc["client_id_metadata_document_supported"] = True
         if oidc:
             doc["subject_types_supported"] = ["public"]
             doc["id_token_signing_alg_values_supported"] = ["ES256"]
@@ -285,8 +288,10 @@ class AuthorizationServer:
             redirect_uri = single(params, "redirect_uri")
         except ValueError as exc:
             return _pages.message_page("Invalid request", str(exc), 400)
-        with self.app.state.lock:
-            client = self.app.state.clients.get(client_id or "")
+        try:
+            client = self.find_client(client_id, refetch=True)
+        except ClientMetadataError as exc:
+            return _pages.message_page("Unknown client", f"{exc}.", 400)
         if client is None:
             return _pages.message_page("Unknown client", "The client_id is missing or not registered.", 400)
         redirect_uri_sent = redirect_uri is not None
@@ -476,6 +481,26 @@ class AuthorizationServer:
             answer["iss"] = "https://evil-issuer.example" if cfg.has("callback_wrong_iss") else self.app.issuer
         return redirect(add_query(pending.redirect_uri, answer))
 
+    # -- client identity: registered, or a metadata document (CIMD) ------------------------------
+
+    def find_client(self, client_id: str | None, *, refetch: bool = False) -> Client | None:
+        """The registered client, or the one its metadata document at ``client_id`` describes.
+
+        The document is fetched at each authorization request (it may have changed) and the copy
+        is reused at the token endpoint. Raises :class:`ClientMetadataError` for a bad document.
+        """
+        state = self.app.state
+        with state.lock:
+            client = state.clients.get(client_id or "")
+        documents = self.app.config.client_id_metadata_documents
+        if not client_id or not documents or not is_metadata_url(client_id):
+            return client
+        if client is None or refetch:
+            client = fetch_client(client_id)
+            with state.lock:
+                state.clients[client_id] = client
+        return client
+
     # -- client authentication (RFC 6749 §2.3) -------------------------------------------------
 
     def authenticate_client(self, req: Request, form: dict[str, list[str]]) -> Client | Response:
@@ -492,8 +517,10 @@ class AuthorizationServer:
             client_id, secret, method = unquote(raw_id), unquote(raw_secret), "client_secret_basic"
         elif form.get("client_secret"):
             secret, method = form["client_secret"][0], "client_secret_post"
-        with self.app.state.lock:
-            client = self.app.state.clients.get(client_id or "")
+        try:
+            client = self.find_client(client_id)
+        except ClientMetadataError as exc:
+            return self._invalid_client(str(exc), basic=method == "client_secret_basic")
         if client is None:
             return self._invalid_client("unknown or missing client_id", basic=method == "client_secret_basic")
         if client.token_endpoint_auth_method != method:

@@ -62,6 +62,9 @@ class DemoConfig:
     #: RFC 7591 dynamic registration on or off. Off: only ``preregistered_client_id`` works.
     registration: bool = True
     preregistered_client_id: str = "agentfetch-preregistered"
+    #: Accept Client ID Metadata Documents: a client_id that is an https URL (or http on loopback)
+    #: whose JSON the server fetches, and advertise ``client_id_metadata_document_supported``.
+    client_id_metadata_documents: bool = False
     #: Names from :data:`FAULTS`.
     faults: frozenset[str] = field(default_factory=frozenset)
     slow_seconds: float = 0.0
