@@ -239,3 +239,12 @@ def test_no_refresh_token_for_a_client_not_registered_for_refresh(oauth):
     client_id = oauth.register(grant_types=["authorization_code"])["client_id"]
     tokens = oauth.tokens(client_id, scope="read offline_access")
     assert "refresh_token" not in tokens
+
+
+def test_revoke_all_helper_removes_one_users_access(oauth, demo):
+    alice = oauth.tokens()
+    bob = oauth.tokens(user="bob")
+    demo.revoke_all(user="bob")
+    assert oauth.get("/", bob["access_token"]).status_code == 401
+    assert_oauth_error(oauth.refresh(bob["client_id"], bob["refresh_token"]), "invalid_grant")
+    assert oauth.get("/", alice["access_token"]).status_code == 200
