@@ -527,11 +527,10 @@ class Core:
     def register(self, attempt: Attempt, listener: LoopbackListener) -> Flow:
         """RFC 7591. The record is kept in memory until the flow succeeds, so a
         failed flow stores nothing."""
-        server, scopes = attempt.server, attempt.scopes
         from .rfc7591 import parse_registration, registration_request
-
         from .rfc8628 import DEVICE_GRANT
 
+        server, scopes = attempt.server, attempt.scopes
         grants: tuple[str, ...] = ("authorization_code", "refresh_token")
         if server.device_authorization_endpoint and DEVICE_GRANT in server.grant_types_supported:
             grants += (DEVICE_GRANT,)
@@ -548,6 +547,7 @@ class Core:
         return ClientPlan(
             identity=_identity_from_registration(record),
             redirect_uri=listener.redirect_uri,
+            redirect_host=listener.redirect_host,
             registered=True,
             new_registration=record,
         )
