@@ -343,3 +343,58 @@ def test_a_confidential_registration_never_shows_its_secret() -> None:
     plan = ClientPlan(identity=_identity_from_registration(record), new_registration=record)
     assert record["client_secret"] == "s3cr3t-value" and plan.identity.auth_method == "client_secret_post"
     assert "s3cr3t-value" not in repr(record) + repr(plan) + str(plan)
+
+
+def test_redirect_uri_rejected_at_the_callback_registers_again_once(core: Core, store: Any) -> None:
+    registrations: list[str] = []
+
+    def register(request: httpx.Request) -> httpx.Response:
+        registrations.append(json.loads(request.content)["redirect_uris"][0])
+        return httpx.Response(201, json={"client_id": f"c{len(registrations)}"})
+
+    class Refusing(Player):
+        def answer(self, step: Any) -> Any:
+            outcome = super().answer(step)
+            if isinstance(step, WaitForCallback) and len(registrations) == 1:
+                return {"error": "invalid_request", "error_description": "redirect_uri not registered",
+                        "state": outcome["state"], "iss": outcome["iss"]}
+            return outcome
+
+    server = Canned(
+        {
+            ("GET", RS + "/.well-known/oauth-protected-resource"): json_200(
+                {"resource": RS + "/", "authorization_servers": [AS1]}
+            ),
+            ("GET", AS1 + "/.well-known/oauth-authorization-server"): json_200(as_metadata(AS1)),
+            ("POST", AS1 + "/register"): register,
+            ("POST", AS1 + "/token"): _token,
+        }
+    )
+    credential = drive(core.authorize(None, None, scopes=(), stale=None, url=RS + "/"), server, Refusing(server))
+    assert credential.key.client_id == "c2" and len(registrations) == 2
+    assert store.registration_get(AS1)["client_id"] == "c2"
+
+
+def test_redirect_uri_rejected_twice_is_final(core: Core, store: Any) -> None:
+    from agentfetch.oauth.authorize import RedirectUriRejected
+
+    class AlwaysRefusing(Player):
+        def answer(self, step: Any) -> Any:
+            outcome = super().answer(step)
+            if isinstance(step, WaitForCallback):
+                return {"error": "invalid_redirect_uri", "state": outcome["state"], "iss": outcome["iss"]}
+            return outcome
+
+    server = Canned(
+        {
+            ("GET", RS + "/.well-known/oauth-protected-resource"): json_200(
+                {"resource": RS + "/", "authorization_servers": [AS1]}
+            ),
+            ("GET", AS1 + "/.well-known/oauth-authorization-server"): json_200(as_metadata(AS1)),
+            ("POST", AS1 + "/register"): lambda r: httpx.Response(201, json={"client_id": "c"}),
+        }
+    )
+    with pytest.raises(RedirectUriRejected):
+        drive(core.authorize(None, None, scopes=(), stale=None, url=RS + "/"), server, AlwaysRefusing(server))
+    assert server.asked.count(("POST", AS1 + "/register")) == 2
+    assert store.list() == [] and store.registration_get(AS1) is None
