@@ -54,43 +54,6 @@ def _client() -> Any:
     return httpx.Client(headers={"User-Agent": USER_AGENT}, timeout=30.0, follow_redirects=False)
 
 
-def _jwt_subject(token: str) -> str | None:
-    """The ``sub`` of a JWT access token, for display only. Opaque tokens are
-    normal (PROTOCOL.md §9): then there is simply no user to show."""
-    import base64
-
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except (ValueError, UnicodeDecodeError):
-        return None
-    sub = payload.get("sub") if isinstance(payload, dict) else None
-    return sub if isinstance(sub, str) else None
-
-
-def credential_summary(credential: Any, storage: str) -> dict[str, Any]:
-    """What ``auth status`` shows: never a secret."""
-    tokens = credential.tokens
-    return {
-        "resource": credential.key.resource,
-        "issuer": credential.key.issuer,
-        "client_id": credential.key.client_id,
-        "user": credential.subject or _jwt_subject(tokens.access_token),
-        "scopes": (tokens.scope or "").split(),
-        "expires_at": tokens.expires_at,
-        "expired": tokens.expires_within(0),
-        "refreshable": bool(tokens.refresh_token),
-        "storage": storage,
-    }
-
-
-def _storage_label(store: Any) -> str:
-    describe = getattr(store, "describe", None)
-    return describe() if callable(describe) else store.backend_name
-
-
 def _print_credentials(rows: list[dict[str, Any]], as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps({"credentials": rows}, ensure_ascii=False) + "\n")
@@ -126,14 +89,14 @@ def auth_login(
 
     def action() -> None:
         from .api import _validate_url
-        from .store import open_store
+        from .store import credential_summary, open_store
 
         target = _validate_url(url)
         store = open_store()
         oauth = _oauth(consent, verbose, auth_timeout, store=store)
         with _client() as client:
             credential = oauth.login(client, target, scopes=scope or None)
-        summary = credential_summary(credential, _storage_label(store))
+        summary = credential_summary(credential, store)
         if as_json:
             sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
         else:
@@ -145,16 +108,15 @@ def auth_login(
 
 def _status(url: str | None, as_json: bool) -> None:
     from .api import _validate_url
-    from .store import open_store
+    from .store import credential_summary, open_store
 
     store = open_store()
-    label = _storage_label(store)
     if url is None:
         credentials = store.list()
     else:
         found = store.find(_validate_url(url))
         credentials = [found] if found is not None else []
-    _print_credentials([credential_summary(c, label) for c in credentials], as_json)
+    _print_credentials([credential_summary(c, store) for c in credentials], as_json)
     if url is not None and not credentials:
         from .errors import AuthorizationError
 

@@ -217,12 +217,11 @@ def _auth_status_text() -> str:
     """The same JSON as ``agentfetch auth status --json``: who is signed in where, never a secret."""
     import json
 
-    from .._cli_tools import _storage_label, credential_summary
+    from ..store import credential_summary
     from ..store import open_store
 
     store = open_store()
-    label = _storage_label(store)
-    rows = [credential_summary(credential, label) for credential in store.list()]
+    rows = [credential_summary(credential, store) for credential in store.list()]
     return json.dumps({"credentials": rows}, ensure_ascii=False)
 
 

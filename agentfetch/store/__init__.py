@@ -37,5 +37,6 @@ from __future__ import annotations
 
 from ._model import Credential, CredentialKey, TokenSet
 from ._store import CredentialStore, Registration, open_store
+from ._summary import credential_summary
 
-__all__ = ["Credential", "CredentialKey", "CredentialStore", "Registration", "TokenSet", "open_store"]
+__all__ = ["Credential", "CredentialKey", "CredentialStore", "Registration", "TokenSet", "credential_summary", "open_store"]
