@@ -443,7 +443,7 @@ class Core:
             return ClientPlan(identity=ClientIdentity(cimd))
         if server.registration_endpoint:
             registration = self.store.registration_get(server.issuer)
-            if registration and registration.get("issuer", server.issuer) == server.issuer:
+            if registration and _registration_usable(registration, server.issuer):
                 uris = registration.get("redirect_uris") or []
                 return ClientPlan(
                     identity=_identity_from_registration(registration),
@@ -753,6 +753,14 @@ class ClientPlan:
     registered: bool = False
     stale_port: bool = False
     new_registration: dict[str, Any] | None = field(default=None, repr=False)  # may hold a client secret
+
+
+def _registration_usable(registration: dict[str, Any], issuer: str) -> bool:
+    """Bound to this issuer, and its client secret (if any) not expired (RFC 7591 §3.2.1)."""
+    expires = registration.get("client_secret_expires_at")
+    if isinstance(expires, (int, float)) and not isinstance(expires, bool) and 0 < expires <= time.time():
+        return False
+    return registration.get("issuer", issuer) == issuer
 
 
 def _identity_from_registration(registration: dict[str, Any]) -> ClientIdentity:

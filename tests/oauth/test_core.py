@@ -398,3 +398,23 @@ def test_redirect_uri_rejected_twice_is_final(core: Core, store: Any) -> None:
         drive(core.authorize(None, None, scopes=(), stale=None, url=RS + "/"), server, AlwaysRefusing(server))
     assert server.asked.count(("POST", AS1 + "/register")) == 2
     assert store.list() == [] and store.registration_get(AS1) is None
+
+
+def test_a_registration_whose_secret_expired_is_replaced(core: Core, store: Any) -> None:
+    import time
+
+    store.registration_put(
+        AS1, {"client_id": "old", "issuer": AS1, "client_secret": "x", "client_secret_expires_at": time.time() - 5}
+    )
+    server = Canned(
+        {
+            ("GET", RS + "/.well-known/oauth-protected-resource"): json_200(
+                {"resource": RS + "/", "authorization_servers": [AS1]}
+            ),
+            ("GET", AS1 + "/.well-known/oauth-authorization-server"): json_200(as_metadata(AS1)),
+            ("POST", AS1 + "/register"): lambda r: httpx.Response(201, json={"client_id": "new"}),
+            ("POST", AS1 + "/token"): _token,
+        }
+    )
+    credential = drive(core.authorize(None, None, scopes=(), stale=None, url=RS + "/"), server)
+    assert credential.key.client_id == "new" and store.registration_get(AS1)["client_id"] == "new"
