@@ -151,7 +151,7 @@ class Proxy:
                 return self.challenge(400, resource, "read", "invalid_request", "the Bearer credentials are empty")
             found = self._token_identity(token, path)
             if isinstance(found, str):
-                return self.challenge(401, resource, "read", "invalid_token", found)
+                return self.challenge(401, resource, needed, "invalid_token", found)
             identity = found
         if identity is None:
             user = self.app.authserver.session_user(req)
