@@ -24,7 +24,7 @@ from functools import lru_cache
 
 from lxml import etree
 
-from agentfetch.content._tree import drop, text_of, to_html
+from agentfetch.content._tree import drop, folded_length, text_of, to_html
 
 __all__ = ["Extraction", "extract_article", "inner_text", "is_consent_banner", "is_data_table", "text_similarity"]
 
@@ -299,7 +299,7 @@ class _Grabber:
         change (scoring), since every candidate up the tree counts the same links.
         """
         if text_length is None:
-            text_length = len(inner_text(el))
+            text_length = folded_length(el)
         if not text_length:
             return 0.0
         links = 0.0
@@ -308,7 +308,7 @@ class _Grabber:
             if length is None:
                 href = a.get("href")
                 weight = 0.3 if href and len(href) > 1 and href[0] == "#" else 1.0
-                length = len(inner_text(a)) * weight
+                length = folded_length(a) * weight
                 if cache is not None:
                     cache[a] = length
             links += length
