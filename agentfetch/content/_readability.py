@@ -194,6 +194,13 @@ def _next_node(node, skip_children: bool = False):
     return None
 
 
+def _drop_and_next(node):
+    """Remove ``node`` and return where the depth-first walk goes on."""
+    following = _next_node(node, True)
+    drop(node)
+    return following
+
+
 def _has_ancestor_tag(node, tag: str, max_depth: int = 3, accept=None) -> bool:
     depth = 0
     parent = node.getparent()
@@ -277,6 +284,8 @@ class _Grabber:
         self.metadata_byline = metadata_byline
         self.scores: dict[object, float] = {}
         self.data_tables: set[object] = set()
+        # Readability drops only the first h1/h2 that repeats the title.
+        self.title_header_pending = True
 
     # -- scoring helpers -------------------------------------------------
     def class_weight(self, el) -> int:
@@ -377,56 +386,43 @@ class _Grabber:
             _trim_trailing_breaks(paragraph)
         div[:] = new_children
 
+    def is_noise(self, node, tag: str) -> bool:
+        """Whether the walk drops ``node``: hidden, a dialog, the byline, the
+        heading that repeats the title, an unlikely candidate, a consent
+        banner, or an empty container."""
+        match = f"{node.get('class') or ''} {node.get('id') or ''}"
+        if not is_visible(node) or (node.get("aria-modal") == "true" and node.get("role") == "dialog"):
+            return True
+        if self.check_byline(node, match):
+            return True
+        if self.title_header_pending and tag in ("h1", "h2") and self.title:
+            if text_similarity(self.title, text_of(node).strip()) > 0.75:
+                self.title_header_pending = False
+                return True
+        if self.flags & STRIP_UNLIKELYS and (
+            (
+                tag != "a"
+                and _is_unlikely(match)
+                and not _has_ancestor_tag(node, "table")
+                and not _has_ancestor_tag(node, "code")
+            )
+            or node.get("role") in _UNLIKELY_ROLES
+        ):
+            return True
+        if is_consent_banner(node, match):
+            return True
+        return tag in _EMPTY_REMOVABLE and _is_without_content(node)
+
     def grab(self, body) -> Extraction:
-        strip_unlikely = self.flags & STRIP_UNLIKELYS
         to_score = []
-        remove_title_header = True
         node = body
         while node is not None:
             tag = node.tag
             if not isinstance(tag, str):
                 node = _next_node(node, True)
                 continue
-            match = f"{node.get('class') or ''} {node.get('id') or ''}"
-            if not is_visible(node) or (
-                node.get("aria-modal") == "true" and node.get("role") == "dialog"
-            ):
-                nxt = _next_node(node, True)
-                drop(node)
-                node = nxt
-                continue
-            if node is not body and self.check_byline(node, match):
-                nxt = _next_node(node, True)
-                drop(node)
-                node = nxt
-                continue
-            if remove_title_header and tag in ("h1", "h2") and self.title:
-                if text_similarity(self.title, text_of(node).strip()) > 0.75:
-                    remove_title_header = False
-                    nxt = _next_node(node, True)
-                    drop(node)
-                    node = nxt
-                    continue
-            if strip_unlikely and node is not body:
-                if (
-                    tag != "a"
-                    and _is_unlikely(match)
-                    and not _has_ancestor_tag(node, "table")
-                    and not _has_ancestor_tag(node, "code")
-                ) or node.get("role") in _UNLIKELY_ROLES:
-                    nxt = _next_node(node, True)
-                    drop(node)
-                    node = nxt
-                    continue
-            if is_consent_banner(node, match):
-                nxt = _next_node(node, True)
-                drop(node)
-                node = nxt
-                continue
-            if tag in _EMPTY_REMOVABLE and _is_without_content(node):
-                nxt = _next_node(node, True)
-                drop(node)
-                node = nxt
+            if node is not body and self.is_noise(node, tag):
+                node = _drop_and_next(node)
                 continue
             if tag in _TO_SCORE:
                 to_score.append(node)
@@ -603,9 +599,7 @@ class _Grabber:
         while node is not None and node is not end:
             match = f"{node.get('class') or ''} {node.get('id') or ''}"
             if _SHARE.search(match) and len(text_of(node)) < _CHAR_THRESHOLD:
-                nxt = _next_node(node, True)
-                drop(node)
-                node = nxt
+                node = _drop_and_next(node)
             else:
                 node = _next_node(node)
 
