@@ -482,7 +482,10 @@ class MarkdownWriter:
         text = text.replace("\n", " ")
         lead = " " if inner[0] in " \n" else ""
         trail = " " if inner[-1] in " \n" else ""
-        return f"{lead}[{text}]({self.absolute(href)}){trail}"
+        url = self.absolute(href)
+        if text == url and " " not in url and ">" not in url:
+            return f"{lead}<{url}>{trail}"  # an autolink says it in half the tokens
+        return f"{lead}[{text}]({url}){trail}"
 
     def _image(self, el) -> str:
         cls = el.get("class") or ""

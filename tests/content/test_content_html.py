@@ -69,6 +69,7 @@ def test_links_and_images_are_absolute_and_data_uris_dropped():
     )
     assert "[the other page](https://example.org/docs/other.html)" in out
     assert "[the cdn](https://cdn.example.org/x)" in out
+    assert "<https://example.org/plain>" in md("<p>Visit <a href='https://example.org/plain'>https://example.org/plain</a> today.</p>")
     assert "a local anchor" in out and "](#section)" not in out
     assert "![A chart](https://example.org/docs/guide/img/a.png)" in out
     assert "data:" not in out and "inline" not in out
