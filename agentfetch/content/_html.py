@@ -72,6 +72,13 @@ def convert_html(data: bytes, url: str | None, *, full_page: bool = False) -> Do
                 if cleaned_length > article_length * 1.5 or (whole_body and cleaned_length):
                     content = writer.convert(body)
                     metadata["extraction"] = "full-page-fallback"
+    if not content.strip() and b"<script" in data:
+        # Say why the answer is empty, so an agent does not retry in vain.
+        content = (
+            "<!-- agentfetch: no readable content in the HTML; the page is probably "
+            "rendered by JavaScript in a browser -->\n"
+        )
+        metadata["extraction"] = "empty"
     markdown = content
     if title:  # already whitespace-folded by page_metadata
         markdown = f"# {title}\n\n{content}" if content else f"# {title}\n"

@@ -258,3 +258,13 @@ def test_pathological_nesting_converts_without_exhausting_the_stack(tag):
     out = html_to_markdown(page, URL, full_page=True)
     # libxml2 keeps the first ~255 levels; all of those words must survive.
     assert out.count("word") >= 80
+
+
+def test_javascript_only_page_says_why_it_is_empty():
+    page = (
+        b"<!doctype html><html><head><title>My App</title><script src='/main.js'></script></head>"
+        b"<body><noscript>You need to enable JavaScript to run this app.</noscript><div id='root'></div></body></html>"
+    )
+    doc = convert(page, "text/html", URL)
+    assert doc.markdown.startswith("# My App\n\n<!-- agentfetch: no readable content")
+    assert "JavaScript" in doc.markdown and doc.metadata["extraction"] == "empty"
