@@ -65,7 +65,7 @@ _PHRASING = {
     "abbr", "audio", "b", "bdo", "br", "button", "cite", "code", "data", "datalist", "dfn", "em",
     "embed", "i", "img", "input", "kbd", "label", "mark", "math", "meter", "noscript", "object",
     "output", "progress", "q", "ruby", "samp", "script", "select", "small", "span", "strong", "sub",
-    "sup", "textarea", "time", "var", "wbr",
+    "sup", "textarea", "time", "var", "wbr", "mjx-container",
 }
 _TO_SCORE = {"section", "h2", "h3", "h4", "h5", "h6", "p", "td", "pre"}
 _EMPTY_REMOVABLE = {"div", "section", "header", "h1", "h2", "h3", "h4", "h5", "h6"}

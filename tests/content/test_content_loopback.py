@@ -1,0 +1,52 @@
+"""convert() on bodies and headers as a real HTTP server on 127.0.0.1 sends them."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+
+import httpx
+import pytest
+from content_support import CORPUS_PAGES
+
+from agentfetch.content import convert, paginate
+
+
+@pytest.fixture
+def corpus_server():
+    if not CORPUS_PAGES.is_dir():
+        pytest.skip(f"real-page corpus not present at {CORPUS_PAGES} (../shared/corpus)")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(CORPUS_PAGES))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("name", ["wikipedia", "qq", "links-in-tables", "base-url"])
+def test_served_page_converts_with_its_real_headers(corpus_server, name):
+    response = httpx.get(f"{corpus_server}/{name}/source.html")
+    assert response.status_code == 200
+    doc = convert(response.content, response.headers.get("content-type"), str(response.url))
+    assert doc.kind == "html" and doc.title
+    assert doc.markdown.startswith(f"# {doc.title}\n\n")
+    # Relative links resolve against the URL the page was served from.
+    assert f"]({corpus_server}/" in doc.markdown or "](http" in doc.markdown
+    pages, start = [], 0
+    while True:
+        page = paginate(doc.markdown, start, 4000)
+        pages.append(page)
+        if not page.truncated:
+            break
+        start = page.next_start_index
+    assert sum(len(p.text) for p in pages) >= len(doc.markdown)
+
+
+def test_served_expected_metadata_json_is_fenced(corpus_server):
+    response = httpx.get(f"{corpus_server}/wikipedia/expected-metadata.json")
+    doc = convert(response.content, response.headers.get("content-type"), str(response.url))
+    assert doc.kind == "json" and doc.markdown.startswith("```json\n{\n")
