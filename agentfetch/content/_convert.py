@@ -81,7 +81,7 @@ def html_to_markdown(html: str, url: str | None = None, *, full_page: bool = Fal
     """
     from agentfetch.content._html import convert_html
 
-    data = html.encode("utf-8", "surrogatepass") if isinstance(html, str) else html
+    data = html.encode("utf-8", "replace") if isinstance(html, str) else html
     return convert_html(data, url, full_page=full_page).markdown
 
 
@@ -113,7 +113,7 @@ def convert(
         if text is None:
             data = body[_bom_length(body) :]
         else:
-            data = text.encode("utf-8", "surrogatepass")
+            data = text.encode("utf-8", "replace")
         doc = convert_html(data, url, full_page=full_page)
         doc.charset = charset
     elif media in _MARKDOWN_TYPES:

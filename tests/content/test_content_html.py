@@ -268,3 +268,8 @@ def test_javascript_only_page_says_why_it_is_empty():
     doc = convert(page, "text/html", URL)
     assert doc.markdown.startswith("# My App\n\n<!-- agentfetch: no readable content")
     assert "JavaScript" in doc.markdown and doc.metadata["extraction"] == "empty"
+
+
+def test_lone_surrogates_in_a_str_page_do_not_raise():
+    out = html_to_markdown("<html><body><p>bad \udcff char here in a paragraph</p></body></html>")
+    assert "bad ? char here" in out
