@@ -51,7 +51,8 @@ __all__ = [
     "Core",
 ]
 
-#: Refresh this long before the recorded expiry, for clock skew and transit time.
+#: Refresh this long before the recorded expiry, for clock skew and transit time;
+#: a tenth of the lifetime (at least 5 s) for tokens that live under ten minutes.
 EXPIRY_SKEW = 60.0
 #: Discovery documents and the "this host has no PRM" answer are cached this long.
 METADATA_TTL = 3600.0
@@ -105,6 +106,15 @@ class Settings:
     interactive: bool
     #: Lines the human must see (the sign-in URL, a device code), -v or not.
     notify: Callable[[str], None]
+
+
+def _expiring(credential: Credential) -> bool:
+    """Due for a refresh: within the skew margin of its recorded expiry."""
+    expires_at = credential.tokens.expires_at
+    if expires_at is None:
+        return False
+    lifetime = expires_at - credential.updated_at
+    return credential.tokens.expires_within(min(EXPIRY_SKEW, max(5.0, lifetime / 10)))
 
 
 def _jwt_subject(token: str) -> str | None:
@@ -177,7 +187,7 @@ class Core:
             return
         sent = self.bound_credential(url)
         refreshed = authorized = stepped_up = False
-        if sent is not None and sent.tokens.expires_within(EXPIRY_SKEW) and sent.tokens.refresh_token:
+        if sent is not None and _expiring(sent) and sent.tokens.refresh_token:
             refreshed = True
             sent = yield from self.refresh(sent, request)
         _authorize_header(request, sent)
@@ -259,7 +269,7 @@ class Core:
         if (
             current is not None
             and current.tokens.access_token != stale_token
-            and not current.tokens.expires_within(EXPIRY_SKEW)
+            and not _expiring(current)
         ):
             self.log(f"token: reusing the token another process refreshed for {_display(key.resource)}")
             yield ReleaseLock(lock)
@@ -424,7 +434,7 @@ class Core:
             return None
         if stale is not None and current.tokens.access_token == stale.tokens.access_token:
             return None
-        if current.tokens.expires_within(EXPIRY_SKEW):
+        if _expiring(current):
             return None
         if force and not set(scopes) <= set(_scopes(current.tokens.scope)):
             return None
@@ -686,7 +696,7 @@ class Core:
         credential = self.bound_credential(url)
         if credential is None:
             raise AuthorizationError(f"no stored authorization for {_display(url)}", hint=_login_hint(url))
-        if credential.tokens.expires_within(EXPIRY_SKEW):
+        if _expiring(credential):
             refreshed = (yield from self.refresh(credential, None)) if credential.tokens.refresh_token else None
             if refreshed is None:
                 raise AuthorizationError(f"the stored authorization for {_display(url)} has expired", hint=_login_hint(url))

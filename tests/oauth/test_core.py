@@ -418,3 +418,22 @@ def test_a_registration_whose_secret_expired_is_replaced(core: Core, store: Any)
     )
     credential = drive(core.authorize(None, None, scopes=(), stale=None, url=RS + "/"), server)
     assert credential.key.client_id == "new" and store.registration_get(AS1)["client_id"] == "new"
+
+
+def test_refresh_margin_scales_with_short_lifetimes() -> None:
+    import time
+
+    from agentfetch.oauth._flow import _expiring
+    from agentfetch.store import Credential, CredentialKey, TokenSet
+
+    now = time.time()
+
+    def credential(lifetime: float, left: float) -> Credential:
+        tokens = TokenSet(access_token="t", expires_at=now + left)
+        key = CredentialKey("https://as", "https://rs", "c")
+        return Credential(key, tokens, "https://as/token", updated_at=now + left - lifetime)
+
+    assert not _expiring(credential(3600, 61)) and _expiring(credential(3600, 59))
+    assert not _expiring(credential(30, 20)) and _expiring(credential(30, 4))  # 30 s tokens: 5 s margin
+    assert _expiring(credential(5, 5))  # lifetime at the margin: refresh before every use
+    assert not _expiring(Credential(CredentialKey("a", "r", "c"), TokenSet("t"), "https://as/token"))
