@@ -514,3 +514,28 @@ def test_second_domain_of_one_app_asks_again_but_reuses_registration(
     ]
     assert {c.key.resource for c in store.list()} == {demo.resource, demo.alias_resource}
     assert len({c.key.client_id for c in store.list()}) == 1 and len(browser.opened) == 2
+
+
+def test_the_system_browser_path_honours_BROWSER(demo: Any, agentfetch_home: Any, store: Any) -> None:
+    """No open_browser callable: webbrowser runs $BROWSER (the demo's scripted user agent)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import httpx\n"
+        "from agentfetch.oauth import OAuth, default_consent\n"
+        "auth = OAuth(consent=default_consent('allow'), auth_timeout=30)\n"
+        f"print(httpx.Client(auth=auth).get({demo.url!r}).status_code)\n"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        "BROWSER": f"{sys.executable} -m agentfetch.demo.useragent --user bob %s",
+    }
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=90)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "200"
+    assert "agentfetch: browser: open this URL to sign in: " in out.stderr  # printed for headless use
+    assert store.list()[0].subject == "bob"
