@@ -11,11 +11,10 @@ from agentfetch.content._model import Document
 from agentfetch.content._readability import (
     is_phrasing,
     extract_article,
-    inner_text,
     is_consent_banner,
     is_visible,
 )
-from agentfetch.content._tree import drop, parse, text_of
+from agentfetch.content._tree import drop, folded_length, parse, text_of
 
 __all__ = ["convert_html"]
 
@@ -61,6 +60,9 @@ def convert_html(data: bytes, url: str | None, *, full_page: bool = False) -> Do
             if extraction.direction and "dir" not in metadata:
                 metadata["dir"] = extraction.direction
         whole_body = extraction is not None and extraction.whole_body
+        # Free the first tree before any second parse: on a 10 MB page two
+        # trees at once would double the peak memory.
+        del extraction, root, fresh_body
         if article_length < _TOO_LITTLE or whole_body:
             # An app shell or a list page: the article rules keep next to nothing,
             # or nothing stood out and they kept the whole body with its chrome.
@@ -68,7 +70,7 @@ def convert_html(data: bytes, url: str | None, *, full_page: bool = False) -> Do
             tree = parse(data)
             if tree is not None:
                 body = _clean_page(_prepare(tree))
-                cleaned_length = len(inner_text(body))
+                cleaned_length = folded_length(body)
                 if cleaned_length > article_length * 1.5 or (whole_body and cleaned_length):
                     content = writer.convert(body)
                     metadata["extraction"] = "full-page-fallback"

@@ -52,7 +52,8 @@ _VIDEOS = re.compile(
     r"|(archive|upload\.wikimedia)\.org|player\.twitch\.tv)",
     re.I,
 )
-_COMMAS = re.compile("[\u002c\u060c\ufe50\ufe10\ufe11\u2e41\u2e34\u2e32\uff0c]")
+# Commas of Latin, Arabic, CJK and other scripts.
+_COMMA_CHARS = "\u002c\u060c\ufe50\ufe10\ufe11\u2e41\u2e34\u2e32\uff0c"
 _AD_WORDS = re.compile(r"^(ad(vertising|vertisement)?|pub(licité)?|werb(ung)?|广告|Реклама|Anuncio)$", re.I)
 _LOADING_WORDS = re.compile(r"^((loading|正在加载|Загрузка|chargement|cargando)(…|\.\.\.)?)$", re.I)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
@@ -192,6 +193,10 @@ def _next_node(node, skip_children: bool = False):
             return nxt
         node = node.getparent()
     return None
+
+
+def _comma_count(text: str) -> int:
+    return sum(text.count(comma) for comma in _COMMA_CHARS)
 
 
 def _drop_and_next(node):
@@ -443,7 +448,7 @@ class _Grabber:
         top, created = self.pick_top(body, candidates)
         article = self.collect_siblings(top, created)
         self.prepare(article)
-        length = len(inner_text(article))
+        length = folded_length(article)
         direction = None
         parent = top.getparent()
         for ancestor in [parent, top] + list(parent.iterancestors() if parent is not None else []):
@@ -459,10 +464,10 @@ class _Grabber:
             parent = el.getparent()
             if parent is None:
                 continue
-            text = inner_text(el)
-            if len(text) < 25:
+            length = folded_length(el)
+            if length < 25:
                 continue
-            content_score = 1 + len(_COMMAS.split(text)) + min(len(text) // 100, 3)
+            content_score = 2 + _comma_count(text_of(el)) + min(length // 100, 3)
             level = 0
             ancestor = parent
             while ancestor is not None and level < 5:
@@ -550,11 +555,11 @@ class _Grabber:
                 if sibling in scores and scores[sibling] + bonus >= threshold:
                     append = True
                 elif sibling.tag == "p":
-                    text = inner_text(sibling)
-                    density = self.link_density(sibling, len(text))
-                    if len(text) > 80 and density < 0.25:
+                    length = folded_length(sibling)
+                    density = self.link_density(sibling, length)
+                    if length > 80 and density < 0.25:
                         append = True
-                    elif 0 < len(text) < 80 and density == 0 and _SENTENCE_END.search(text):
+                    elif 0 < length < 80 and density == 0 and _SENTENCE_END.search(inner_text(sibling)):
                         append = True
             if append:
                 if sibling.tag not in _KEEP_AS_SIBLING:
@@ -613,11 +618,13 @@ class _Grabber:
                 drop(node)
 
     def should_remove(self, node, tag: str, is_data) -> bool:
-        text = inner_text(node)
+        # Lengths come from XPath and commas from str.count: on a 10 MB page,
+        # splitting the text into words would cost a hundred megabytes.
+        length = folded_length(node)
         is_list = tag in ("ul", "ol")
         if not is_list:
-            list_length = sum(len(inner_text(lst)) for lst in node.iter("ul", "ol"))
-            is_list = bool(text) and list_length / len(text) > 0.9
+            list_length = sum(folded_length(lst) for lst in node.iter("ul", "ol"))
+            is_list = bool(length) and list_length / length > 0.9
         if tag == "table" and is_data(node):
             return False
         if _has_ancestor_tag(node, "table", -1, is_data) or _has_ancestor_tag(node, "code"):
@@ -627,7 +634,7 @@ class _Grabber:
         weight = self.class_weight(node)
         if weight < 0:
             return True
-        if len(_COMMAS.findall(text)) >= 10:
+        if _comma_count(text_of(node)) >= 10:
             return False
         p = img = li = inputs = 0
         for el in node.iter("p", "img", "li", "input"):
@@ -648,11 +655,12 @@ class _Grabber:
             if el.tag == "object" and _VIDEOS.search(to_html(el)):
                 return False
             embeds += 1
-        if _AD_WORDS.match(text) or _LOADING_WORDS.match(text):
-            return True
-        length = len(text)
+        if length < 30:  # the ad and loading words are whole, short texts
+            text = inner_text(node)
+            if _AD_WORDS.match(text) or _LOADING_WORDS.match(text):
+                return True
         heading_density = (
-            sum(len(inner_text(h)) for h in node.iter(*_HEADINGS)) / length if length else 0.0
+            sum(folded_length(h) for h in node.iter(*_HEADINGS)) / length if length else 0.0
         )
         link_density = self.link_density(node, length)
         in_figure = _has_ancestor_tag(node, "figure")
