@@ -56,6 +56,8 @@ __all__ = [
 EXPIRY_SKEW = 60.0
 #: Discovery documents and the "this host has no PRM" answer are cached this long.
 METADATA_TTL = 3600.0
+#: How long agents queued behind a failed sign-in learn of its failure instead of retrying it.
+FAILURE_TTL = 60.0
 
 
 # -- interactions ---------------------------------------------------------------------
@@ -106,6 +108,17 @@ class Settings:
     interactive: bool
     #: Lines the human must see (the sign-in URL, a device code), -v or not.
     notify: Callable[[str], None]
+
+
+def _error_class(kind: str) -> type[AgentFetchError]:
+    """The AuthorizationError or SecurityError subclass with this ``kind``."""
+    from .. import errors
+
+    for name in errors.__all__:
+        cls = getattr(errors, name)
+        if isinstance(cls, type) and issubclass(cls, (AuthorizationError, SecurityError)) and cls.kind == kind:
+            return cls
+    return AuthorizationError
 
 
 def _expiring(credential: Credential) -> bool:
@@ -403,12 +416,14 @@ class Core:
         resource = yield from self.protected_resource(url, bearer, request)
         requested = scopes or resource.scopes_supported
         lock = f"oauth:{resource.resource}"
+        waiting_since = time.time()
         yield AcquireLock(lock, self.s.auth_timeout + 60)
         existing = self._fresh_credential(url, resource.resource, stale, requested, force)
         if existing is not None:
             self.log(f"token: reusing the token another process obtained for {_display(resource.resource)}")
             yield ReleaseLock(lock)
             return existing
+        self._raise_failure_seen_while_waiting(resource.resource, waiting_since)
         failures: list[AgentFetchError] = []
         for issuer in resource.authorization_servers:
             try:
@@ -419,11 +434,31 @@ class Core:
                 failures.append(exc)
                 continue
             attempt = Attempt(resource, server, requested, request)
-            credential = yield from self.browser_flow(attempt, client_plan)
+            try:
+                credential = yield from self.browser_flow(attempt, client_plan)
+            except AgentFetchError as exc:
+                self._remember_failure(resource.resource, exc)
+                raise
             yield ReleaseLock(lock)
             return credential
         # Prefer a security refusal: it is what the human must hear about.
         raise next((f for f in failures if isinstance(f, SecurityError)), failures[0])
+
+    def _remember_failure(self, resource: str, error: AgentFetchError) -> None:
+        """Tell the agents queued on this resource's lock how the flow ended, so
+        they do not each ask the human again (one consent, one browser, N agents)."""
+        note = {"at": time.time(), "kind": error.kind, "message": error.message, "hint": error.hint}
+        self.store.cache_put("oauth-failure", resource, note, FAILURE_TTL)
+
+    def _raise_failure_seen_while_waiting(self, resource: str, since: float) -> None:
+        note = self.store.cache_get("oauth-failure", resource)
+        if not note or not isinstance(note.get("at"), (int, float)) or note["at"] < since:
+            return
+        cls = _error_class(str(note.get("kind")))
+        message = str(note.get("message") or "authorization failed")
+        hint = note.get("hint")
+        self.log(f"consent: another agentfetch process just tried for {_display(resource)} and failed")
+        raise cls(f"{message} (in another agentfetch process, moments ago)", hint=hint if isinstance(hint, str) else None)
 
     def _fresh_credential(
         self, url: str, resource: str, stale: Credential | None, scopes: tuple[str, ...], force: bool

@@ -539,3 +539,33 @@ def test_the_system_browser_path_honours_BROWSER(demo: Any, agentfetch_home: Any
     assert out.stdout.strip() == "200"
     assert "agentfetch: browser: open this URL to sign in: " in out.stderr  # printed for headless use
     assert store.list()[0].subject == "bob"
+
+
+def test_agents_queued_behind_a_refused_sign_in_do_not_ask_again(demo: Any, make_auth: Any, browser: Any) -> None:
+    import threading
+
+    asked: list[Any] = []
+
+    def slow_no(request: Any) -> bool:
+        asked.append(request)
+        time.sleep(0.5)  # the human thinks it over while the other agents queue on the lock
+        return False
+
+    auth = make_auth(consent=slow_no)
+    outcomes: list[BaseException | int] = []
+
+    def agent() -> None:
+        try:
+            with httpx.Client(auth=auth) as client:
+                outcomes.append(client.get(demo.url).status_code)
+        except BaseException as exc:  # noqa: BLE001 - recorded and asserted below
+            outcomes.append(exc)
+
+    agents = [threading.Thread(target=agent) for _ in range(5)]
+    for thread in agents:
+        thread.start()
+    for thread in agents:
+        thread.join(30)
+    assert len(asked) == 1 and browser.opened == []
+    assert len(outcomes) == 5 and all(isinstance(o, ConsentDenied) for o in outcomes)
+    assert sum("another agentfetch process" in str(o) for o in outcomes) == 4
