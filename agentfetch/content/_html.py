@@ -51,22 +51,25 @@ def convert_html(data: bytes, url: str | None, *, full_page: bool = False) -> Do
             return _prepare(tree) if tree is not None else None
 
         extraction = extract_article(fresh_body, title or "", metadata_byline=metadata.get("byline"))
-        content = writer.convert(extraction.article) if extraction is not None else ""
-        article_length = extraction.text_length if extraction is not None else 0
         metadata["extraction"] = "article"
         if extraction is not None:
             if extraction.byline and "byline" not in metadata:
                 metadata["byline"] = " ".join(extraction.byline.split())
             if extraction.direction and "dir" not in metadata:
                 metadata["dir"] = extraction.direction
-        whole_body = extraction is not None and extraction.whole_body
-        # Free the first tree before any second parse: on a 10 MB page two
-        # trees at once would double the peak memory.
-        del extraction, root, fresh_body
-        if article_length < _TOO_LITTLE or whole_body:
+        if extraction is not None and not extraction.whole_body and extraction.text_length >= _TOO_LITTLE:
+            content = writer.convert(extraction.article)
+        else:
             # An app shell or a list page: the article rules keep next to nothing,
             # or nothing stood out and they kept the whole body with its chrome.
             # Give the page without its chrome rather than an empty or noisy answer.
+            whole_body = extraction is not None and extraction.whole_body
+            article_length = extraction.text_length if extraction is not None else 0
+            short = writer.convert(extraction.article) if extraction is not None and not whole_body else ""
+            # Free the first tree before the second parse: on a 10 MB page two
+            # trees at once would double the peak memory.
+            del extraction, root, fresh_body
+            content = short
             tree = parse(data)
             if tree is not None:
                 body = _clean_page(_prepare(tree))
@@ -74,6 +77,13 @@ def convert_html(data: bytes, url: str | None, *, full_page: bool = False) -> Do
                 if cleaned_length > article_length * 1.5 or (whole_body and cleaned_length):
                     content = writer.convert(body)
                     metadata["extraction"] = "full-page-fallback"
+                elif whole_body:
+                    # Nothing but chrome: the visible page is all there is.
+                    del body, tree
+                    tree = parse(data)
+                    body = _prepare(tree)
+                    _drop_hidden(body)
+                    content = writer.convert(body)
     if not content.strip() and b"<script" in data:
         # Say why the answer is empty, so an agent does not retry in vain.
         content = (
