@@ -153,9 +153,10 @@ def _check_size(response: httpx.Response) -> None:
         raise AuthorizationError(f"{_display(response.request.url)} announced more than {MAX_BODY} bytes")
 
 
-def _is_page(response: httpx.Response) -> bool:
-    # login()'s first GET of the URL itself: only its status and headers matter.
-    return response.status_code < 300 and "json" not in response.headers.get("content-type", "")
+def _body_unneeded(request: httpx.Request, response: httpx.Response) -> bool:
+    # login()'s first GET of the page itself: only its status and headers matter,
+    # and the page may be large. OAuth's own requests always ask for JSON.
+    return "json" not in request.headers.get("accept", "") and response.status_code < 300
 
 
 def _send(client: httpx.Client, request: httpx.Request) -> httpx.Response:
@@ -165,7 +166,7 @@ def _send(client: httpx.Client, request: httpx.Request) -> httpx.Response:
         # auth=None: these are OAuth's own requests, never to be wrapped in OAuth again.
         response = client.send(request, auth=None, stream=True)
         try:
-            if not _is_page(response):
+            if not _body_unneeded(request, response):
                 _check_size(response)
                 response.read()
         finally:

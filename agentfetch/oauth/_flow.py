@@ -345,7 +345,7 @@ class Core:
             self.remember("prm", metadata_url, document, cached)
             return resource
         for metadata_url in well_known_urls(url):
-            document, cached = yield from self._cached_json("prm", "PRM", metadata_url, template)
+            document, cached = yield from self._cached_json("prm", "PRM", metadata_url, template, probe=True)
             if document is not None:
                 resource = parse_protected_resource(
                     document, metadata_url=metadata_url, request_url=url, from_challenge=False
@@ -356,9 +356,13 @@ class Core:
             f"{_display(url)} asks for a Bearer token but publishes no protected resource metadata (RFC 9728)"
         )
 
-    def _cached_json(self, namespace: str, label: str, url: str, template: httpx.Request | None) -> Flow:
+    def _cached_json(
+        self, namespace: str, label: str, url: str, template: httpx.Request | None, *, probe: bool = False
+    ) -> Flow:
         """(JSON object or None on 404/410, whether it came from the cache).
-        A 404 is cached too, so probes are not repeated within the TTL."""
+        A 404 is cached too, so probes are not repeated within the TTL. A probe
+        also takes any other non-JSON answer as "nothing here": single-page
+        apps serve their HTML for every path, /.well-known/ included."""
         from ._http import json_get
 
         cached = self.store.cache_get(namespace, url)
@@ -366,12 +370,12 @@ class Core:
             self.log(f"{label}: {_display(url)} (cached)")
             return cached.get("document"), True
         response = yield from self._send(label, json_get(url), template)
-        if response.status_code in (404, 410):
+        document = json_body(response) if response.status_code == 200 else None
+        if response.status_code in (404, 410) or (probe and not isinstance(document, dict)):
             self.store.cache_put(namespace, url, {"document": None}, METADATA_TTL)
             return None, False
         if response.status_code != 200:
             raise AuthorizationError(f"{label} request to {_display(url)} answered HTTP {response.status_code}")
-        document = json_body(response)
         if not isinstance(document, dict):
             raise AuthorizationError(f"{label} at {_display(url)} is not a JSON object")
         return document, False

@@ -149,3 +149,30 @@ def test_an_oversized_metadata_document_is_refused(store: Any, make_auth: Any) -
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_login_against_a_single_page_app_that_answers_everything_with_html(make_auth: Any) -> None:
+    """SPAs serve index.html for every path, /.well-known/ included: a typed error, not a crash."""
+    from agentfetch.errors import AuthorizationError
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            body = b"<!doctype html><title>app</title>" + b"x" * 2_000
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with httpx.Client(timeout=10) as client, pytest.raises(AuthorizationError) as info:
+            make_auth().login(client, f"http://127.0.0.1:{server.server_address[1]}/app")
+        assert "publishes no protected resource metadata" in str(info.value)
+    finally:
+        server.shutdown()
+        server.server_close()
