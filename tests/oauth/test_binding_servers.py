@@ -16,22 +16,21 @@ import pytest
 from agentfetch.store import Credential, CredentialKey, TokenSet
 
 
-class Recorder:
-    def __init__(self, host: str = "127.0.0.1") -> None:
-        self.seen: list[tuple[str, str | None]] = []
-        self.redirects: dict[str, str] = {}
-        recorder = self
+Reply = tuple[int, dict[str, str], bytes]
 
+
+class Server:
+    """A real HTTP server on ``host``: ``respond(path, headers)`` gives (status, headers, body)."""
+
+    def __init__(self, respond: Any, host: str = "127.0.0.1") -> None:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
-                recorder.seen.append((self.path, self.headers.get("Authorization")))
-                target = recorder.redirects.get(self.path)
-                self.send_response(302 if target else 200)
-                if target:
-                    self.send_header("Location", target)
-                self.send_header("Content-Length", "2")
+                status, headers, body = respond(self.path, self.headers)
+                self.send_response(status)
+                for name, value in {"Content-Length": str(len(body)), **headers}.items():
+                    self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(b"ok")
+                self.wfile.write(body)
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -43,6 +42,20 @@ class Recorder:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class Recorder(Server):
+    """Records (path, Authorization) and answers 200, or 302 for paths in ``redirects``."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.seen: list[tuple[str, str | None]] = []
+        self.redirects: dict[str, str] = {}
+        super().__init__(self._respond, host)
+
+    def _respond(self, path: str, headers: Any) -> Reply:
+        self.seen.append((path, headers.get("Authorization")))
+        target = self.redirects.get(path)
+        return (302, {"Location": target}, b"") if target else (200, {}, b"ok")
 
 
 @pytest.fixture
@@ -122,57 +135,31 @@ def test_caller_supplied_authorization_is_left_alone(servers: Any, store: Any, m
 def test_an_oversized_metadata_document_is_refused(store: Any, make_auth: Any) -> None:
     from agentfetch.errors import AuthorizationError
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            if self.path.startswith("/.well-known/"):
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(50 * 1024 * 1024))
-                self.end_headers()
-                self.wfile.write(b"{" + b" " * 1024)
-                return
-            self.send_response(401)
-            self.send_header("WWW-Authenticate", "Bearer")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+    def respond(path: str, headers: Any) -> Reply:
+        if path.startswith("/.well-known/"):
+            # Announces 50 MiB; agentfetch must refuse before reading it.
+            return 200, {"Content-Type": "application/json", "Content-Length": str(50 * 1024 * 1024)}, b"{" + b" " * 1024
+        return 401, {"WWW-Authenticate": "Bearer"}, b""
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = Server(respond)
     try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/page"
+        url = server.url + "/page"
         with httpx.Client(auth=make_auth(), timeout=5) as client, pytest.raises(AuthorizationError) as info:
             client.get(url)
         assert "more than" in str(info.value)
     finally:
-        server.shutdown()
-        server.server_close()
+        server.close()
 
 
 def test_login_against_a_single_page_app_that_answers_everything_with_html(make_auth: Any) -> None:
     """SPAs serve index.html for every path, /.well-known/ included: a typed error, not a crash."""
     from agentfetch.errors import AuthorizationError
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            body = b"<!doctype html><title>app</title>" + b"x" * 2_000
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    page = b"<!doctype html><title>app</title>" + b"x" * 2_000
+    server = Server(lambda path, headers: (200, {"Content-Type": "text/html"}, page))
     try:
         with httpx.Client(timeout=10) as client, pytest.raises(AuthorizationError) as info:
-            make_auth().login(client, f"http://127.0.0.1:{server.server_address[1]}/app")
+            make_auth().login(client, server.url + "/app")
         assert "publishes no protected resource metadata" in str(info.value)
     finally:
-        server.shutdown()
-        server.server_close()
+        server.close()
