@@ -9,6 +9,12 @@ algorithm (Apache-2.0, see the corpus licence) on lxml, so it runs in C-backed
 tree operations instead of a Python DOM: text lengths come from lxml's XPath
 ``string()``, and retries re-parse instead of serialising ``innerHTML``.
 
+Why not "``<main>`` or ``<article>`` first": measured on the corpus, scoping
+the extraction to a page's single ``<main>`` changed nothing on most pages
+(the scoring finds the article inside it anyway) and pulled a main-wide list
+of teasers into one (nytimes-5: boilerplate from 1% to 73%); many pages have
+dozens of ``<article>`` teasers. The scoring alone is better.
+
 Differences from Readability.js, each because Markdown output makes it moot:
 no style/class clean-up, no relative-URL rewriting (the Markdown writer
 resolves URLs), no ``h1`` → ``h2`` renaming, lazy images are resolved by the
