@@ -418,6 +418,7 @@ class _Grabber:
                 and not _has_ancestor_tag(node, "code")
             )
             or node.get("role") in _UNLIKELY_ROLES
+            or tag == "nav"
         ):
             return True
         if is_consent_banner(node, match):

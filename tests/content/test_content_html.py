@@ -52,11 +52,12 @@ def test_main_content_only_by_default_and_everything_with_full_page():
         "<script>var secret = 'do not print this script';</script><style>.x{color:red}</style><noscript>Enable JavaScript</noscript>",
         "<div class='share-buttons'><a href='https://twitter.com/share'>Share on Twitter</a></div>",
         "<div id='comments' class='comments'><p>First comment: great post, thanks for writing this up!</p></div>",
+        "<nav><ul><li><a href='/prev'>Previous post in this series</a></li><li><a href='/next'>Next post</a></li></ul></nav>",
     ],
 )
 def test_chrome_is_dropped(chrome):
     out = md(chrome)
-    for word in ("cookies", "Related reading", "Search the whole", "do not print", "color:red", "Enable JavaScript", "Share on Twitter", "First comment"):
+    for word in ("cookies", "Related reading", "Search the whole", "do not print", "color:red", "Enable JavaScript", "Share on Twitter", "First comment", "Previous post"):
         assert word not in out
 
 
