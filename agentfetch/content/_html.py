@@ -1,4 +1,8 @@
-"""HTML bytes → :class:`Document`: parse once with lxml, extract, write Markdown."""
+"""HTML bytes → :class:`Document`: parse with lxml, extract the article, write Markdown.
+
+The page is parsed again only when Readability retries with looser rules or
+when the chrome-free full page replaces a thin result (short pages, so cheap).
+"""
 
 from __future__ import annotations
 
