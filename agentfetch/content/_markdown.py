@@ -58,6 +58,7 @@ _SKIP = frozenset(
     }
 )
 _CODE_TAGS = frozenset({"code", "kbd", "samp", "tt", "var"})
+_MATH_HOLDERS = frozenset({"math", "mjx-container", "span"})
 
 
 class _Output:
@@ -212,9 +213,9 @@ class MarkdownWriter:
             "del": self._strike,
             "strike": self._strike,
             "q": lambda el: '"' + self.inline(el).strip() + '"',
-            "math": self._math_inline,
-            "span": self._span_inline,
-            "mjx-container": self._math_container_inline,
+            "math": self._math_or_inline,
+            "span": self._math_or_inline,
+            "mjx-container": self._math_or_inline,
             **{tag: self._code for tag in _CODE_TAGS},
         }
         self._block_handlers = {
@@ -286,10 +287,8 @@ class MarkdownWriter:
             out.separate()
             self._flow(el, out)
             out.separate()
-        elif tag in ("math", "mjx-container") and _is_display_math(el):
-            tex = math_to_tex(el)
-            if tex:
-                out.block(f"$$\n{tex}\n$$")
+        elif tag in _MATH_HOLDERS and (found := _math_of(el)) is not None and found[1]:
+            out.block(f"$$\n{found[0]}\n$$")
         elif next(el.iterdescendants(*_BLOCK_TAGS), None) is None:
             handler = self._inline_handlers.get(tag)
             text = handler(el) if handler is not None else self.inline(el)
@@ -506,39 +505,45 @@ class MarkdownWriter:
         alt = _collapse(el.get("alt") or "").strip().replace("[", "\\[").replace("]", "\\]")
         return f"![{alt}]({self.absolute(src)})"
 
-    def _span_inline(self, el) -> str:
-        cls = el.get("class")
-        if cls:
-            if "katex" in cls or "mwe-math-element" in cls:
-                tex = math_to_tex(el)
-                if tex:
-                    display = "katex-display" in cls or "mwe-math-display" in cls or _is_display_math(el)
-                    return f" $${tex}$$ " if display else f"${tex}$"
-        tex = el.get("data-agentfetch-tex")
-        if tex is not None:
-            return f" $${tex}$$ " if el.get("data-agentfetch-display") else f"${tex}$"
-        return self.inline(el)
+    def _math_or_inline(self, el) -> str:
+        found = _math_of(el)
+        if found is None:
+            return "" if el.tag == "math" else self.inline(el)
+        tex, display = found
+        return f" $${tex}$$ " if display else f"${tex}$"
 
-    def _math_inline(self, el) -> str:
+
+def _math_of(el) -> tuple[str, bool] | None:
+    """``(tex, display)`` for an element that holds math, else ``None``.
+
+    Holders: ``<math>``, MathJax 3's ``mjx-container``, KaTeX and MediaWiki
+    spans, and the spans that keep MathJax 2's script TeX.
+    """
+    tag = el.tag
+    tex = el.get("data-agentfetch-tex")
+    if tex is not None:
+        return (tex, bool(el.get("data-agentfetch-display"))) if tex else None
+    cls = el.get("class") or ""
+    if tag == "span" and not ("katex" in cls or "mwe-math-element" in cls):
+        return None
+    if tag == "mjx-container":
+        el_math = next(el.iter("math"), None)
+        tex = math_to_tex(el_math) if el_math is not None else ""
+    else:
         tex = math_to_tex(el)
-        if not tex:
-            return ""
-        return f" $${tex}$$ " if _is_display_math(el) else f"${tex}$"
-
-    def _math_container_inline(self, el) -> str:
-        math = next(el.iter("math"), None)
-        if math is None:
-            return self.inline(el)
-        tex = math_to_tex(math)
-        return (f" $${tex}$$ " if _is_display_math(el) else f"${tex}$") if tex else ""
+    if not tex:
+        return None
+    display = (
+        el.get("display") in ("block", "true")
+        or el.get("mode") == "display"
+        or "katex-display" in cls
+        or "mwe-math-display" in cls
+    )
+    return tex, display
 
 
 def _indent(line: str, prefix: str) -> str:
     return prefix + line if line else line
-
-
-def _is_display_math(el) -> bool:
-    return el.get("display") in ("block", "true") or el.get("mode") == "display"
 
 
 def _preformatted_text(el) -> str:

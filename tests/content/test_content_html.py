@@ -180,6 +180,15 @@ def test_math_becomes_tex():
     assert "1/y" not in out
 
 
+def test_katex_display_math_is_a_block():
+    out = md(
+        "<p>Before.</p><span class='katex-display'><span class='katex'><span class='katex-mathml'><math>"
+        "<semantics><mrow><mi>E</mi></mrow><annotation encoding='application/x-tex'>E=mc^2</annotation>"
+        "</semantics></math></span><span class='katex-html' aria-hidden='true'>E=mc2</span></span></span><p>After.</p>"
+    )
+    assert "Before.\n\n$$\nE=mc^2\n$$\n\nAfter." in out
+
+
 def test_mathjax2_script_tex_is_kept():
     out = md('<p>Energy <span class="MathJax_Preview">E=mc2</span><span class="MathJax">E = m c 2</span><script type="math/tex">E=mc^2</script> holds.</p>')
     assert "Energy $E=mc^2$ holds." in out
