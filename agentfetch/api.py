@@ -15,6 +15,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from ._urls import TRACED_EXTENSION, redact_url
 from ._version import __version__
 from .errors import (
     AgentFetchError,
@@ -40,11 +41,6 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_BYTES = 10_000_000
 MAX_REDIRECTS = 10
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-# Query parameters whose values are secrets or one-time credentials; redacted in traces.
-_SECRET_QUERY_KEYS = frozenset(
-    {"code", "access_token", "token", "id_token", "refresh_token", "client_secret", "code_verifier", "state"}
-)
-
 # Never carried across origins when the caller supplied them (-H).
 _CREDENTIAL_HEADERS = ("Authorization", "Cookie", "Proxy-Authorization")
 
@@ -91,17 +87,6 @@ class FetchResult:
             "kind": self.kind,
             "body_truncated": self.body_truncated,
         }
-
-
-def redact_url(url: str | httpx.URL) -> str:
-    """The URL with secret-bearing query parameters masked, for traces."""
-    from urllib.parse import parse_qsl, urlencode, urlunsplit
-
-    parts = urlsplit(str(url))
-    if not parts.query:
-        return str(url)
-    params = [(k, "redacted" if k.lower() in _SECRET_QUERY_KEYS else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
-    return urlunsplit(parts._replace(query=urlencode(params)))
 
 
 def _validate_url(url: str) -> str:
@@ -503,6 +488,8 @@ class AsyncFetcher(_FetcherBase):
 
 def _trace_response(plan: _FetchPlan, response: httpx.Response) -> None:
     request = response.request
+    if TRACED_EXTENSION in request.extensions:
+        return  # the OAuth flow traces its own requests, labelled by step
     started = request.extensions.get("agentfetch_started")
     elapsed = f" ({(time.perf_counter() - started) * 1000:.0f} ms)" if started else ""
     plan.trace(f"{request.method} {redact_url(request.url)} → {response.status_code}{elapsed}")

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from .._urls import redact_url
 from ..errors import AgentFetchError, AuthorizationError, FetchTimeout, NetworkError, UsageError
 from ..store import Credential, CredentialKey
 from ._flow import (
@@ -25,7 +26,6 @@ from ._flow import (
     Settings,
     Sleep,
     WaitForCallback,
-    _display,
 )
 from ._http import MAX_BODY
 from .consent import ConsentCallback, default_consent
@@ -60,6 +60,8 @@ class _Drive:
     def browser(self, url: str) -> bool:
         try:
             return bool(self.oauth._open_browser(url))
+        except AgentFetchError:
+            raise  # a deliberate answer from the opener (the human declined): end the flow now
         except Exception as exc:  # a broken BROWSER command must not end the flow: the URL was printed
             self.oauth._log(f"browser: could not be started ({type(exc).__name__})")
             return False
@@ -150,7 +152,7 @@ def _check_size(response: httpx.Response) -> None:
     except ValueError:
         declared = 0
     if declared > MAX_BODY:
-        raise AuthorizationError(f"{_display(response.request.url)} announced more than {MAX_BODY} bytes")
+        raise AuthorizationError(f"{redact_url(response.request.url)} announced more than {MAX_BODY} bytes")
 
 
 def _body_unneeded(request: httpx.Request, response: httpx.Response) -> bool:
@@ -172,9 +174,9 @@ def _send(client: httpx.Client, request: httpx.Request) -> httpx.Response:
         finally:
             response.close()
     except httpx.TimeoutException as exc:
-        raise FetchTimeout(f"timed out talking to {_display(request.url)}") from exc
+        raise FetchTimeout(f"timed out talking to {redact_url(request.url)}") from exc
     except httpx.TransportError as exc:
-        raise NetworkError(f"cannot reach {_display(request.url)}: {type(exc).__name__}") from exc
+        raise NetworkError(f"cannot reach {redact_url(request.url)}: {type(exc).__name__}") from exc
     return response
 
 

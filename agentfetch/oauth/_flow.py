@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from .._urls import TRACED_EXTENSION, redact_url
 from ..errors import (
     AgentFetchError,
     AuthorizationError,
@@ -130,6 +131,7 @@ def _expiring(credential: Credential) -> bool:
     return credential.tokens.expires_within(min(EXPIRY_SKEW, max(5.0, lifetime / 10)))
 
 
+
 def _jwt_subject(token: str) -> str | None:
     """``sub`` when the access token is a JWT; display only, never trusted.
     Opaque tokens (``oauth:...``) are normal and simply give None."""
@@ -152,13 +154,6 @@ def _union(*groups: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(s for group in groups for s in group))
 
 
-def _display(url: httpx.URL | str) -> str:
-    """A URL for the trace: the query is dropped, it may carry secrets."""
-    parts = urlsplit(str(url))
-    shown = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
-    return shown + ("?…" if parts.query else "")
-
-
 class Core:
     """One OAuth client's protocol logic. Stateless between calls except for the store."""
 
@@ -177,8 +172,10 @@ class Core:
     def _send(self, label: str, request: httpx.Request, template: httpx.Request | None) -> Flow:
         if template is not None and "timeout" in template.extensions:
             request.extensions["timeout"] = template.extensions["timeout"]
+        # Marks the request as traced here, so a client's own request trace can skip it.
+        request.extensions[TRACED_EXTENSION] = label
         response = yield request
-        self.log(f"{label}: {request.method} {_display(request.url)} -> {response.status_code}")
+        self.log(f"{label}: {request.method} {redact_url(request.url)} -> {response.status_code}")
         return response
 
     # -- the httpx.Auth flow -------------------------------------------------------------
@@ -212,21 +209,21 @@ class Core:
                 yield from self.protected_resource(url, None, request)
             except AuthorizationError:
                 return
-            self.log(f"challenge: {response.status_code} to a login page, but {_display(url)} publishes PRM")
+            self.log(f"challenge: {response.status_code} to a login page, but {redact_url(url)} publishes PRM")
             authorized = True
             sent = yield from self.authorize(request, None, scopes=(), stale=None)
             _authorize_header(request, sent)
-            self.log(f"retry: {request.method} {_display(url)}")
+            self.log(f"retry: {request.method} {redact_url(url)}")
             response = yield request
         while response.status_code in (401, 403):
             bearer = find_bearer(response.headers.get_list("www-authenticate"))
             if bearer is None:
                 return
             self.log(
-                f"challenge: {response.status_code} from {_display(url)} (Bearer"
+                f"challenge: {response.status_code} from {redact_url(url)} (Bearer"
                 + (f", error={bearer.error}" if bearer.error else "")
                 + (f", scope={' '.join(bearer.scopes)}" if bearer.scopes else "")
-                + (f", resource_metadata={_display(bearer.resource_metadata)}" if bearer.resource_metadata else "")
+                + (f", resource_metadata={redact_url(bearer.resource_metadata)}" if bearer.resource_metadata else "")
                 + ")"
             )
             if response.status_code == 403:
@@ -240,7 +237,7 @@ class Core:
                 )
             elif authorized:
                 raise AuthorizationError(
-                    f"{_display(url)} rejected the token just issued for it"
+                    f"{redact_url(url)} rejected the token just issued for it"
                     + (f" ({bearer.error}: {_shorten(bearer.error_description)})" if bearer.error_description else "")
                 )
             elif sent is not None and sent.tokens.refresh_token and not refreshed:
@@ -260,7 +257,7 @@ class Core:
                     stale=stale,
                 )
             _authorize_header(request, sent)
-            self.log(f"retry: {request.method} {_display(url)}")
+            self.log(f"retry: {request.method} {redact_url(url)}")
             response = yield request
         return
 
@@ -284,7 +281,7 @@ class Core:
             and current.tokens.access_token != stale_token
             and not _expiring(current)
         ):
-            self.log(f"token: reusing the token another process refreshed for {_display(key.resource)}")
+            self.log(f"token: reusing the token another process refreshed for {redact_url(key.resource)}")
             yield ReleaseLock(lock)
             return current
         if current is None or not current.tokens.refresh_token:
@@ -308,7 +305,7 @@ class Core:
                 registration = self.store.registration_get(key.issuer)
                 if registration and registration.get("client_id") == key.client_id:
                     self.store.registration_delete(key.issuer)
-            self.log(f"token: refresh refused ({exc.error}); stored tokens for {_display(key.resource)} dropped")
+            self.log(f"token: refresh refused ({exc.error}); stored tokens for {redact_url(key.resource)} dropped")
             yield ReleaseLock(lock)
             return None
         updated = replace(current, tokens=tokens, updated_at=time.time())
@@ -338,7 +335,7 @@ class Core:
             metadata_url = require_secure_endpoint(bearer.resource_metadata, "resource_metadata URL")
             document, cached = yield from self._cached_json("prm", "PRM", metadata_url, template)
             if document is None:
-                raise AuthorizationError(f"protected resource metadata at {_display(metadata_url)} is unavailable")
+                raise AuthorizationError(f"protected resource metadata at {redact_url(metadata_url)} is unavailable")
             resource = parse_protected_resource(
                 document, metadata_url=metadata_url, request_url=url, from_challenge=True
             )
@@ -353,7 +350,7 @@ class Core:
                 self.remember("prm", metadata_url, document, cached)
                 return resource
         raise AuthorizationError(
-            f"{_display(url)} asks for a Bearer token but publishes no protected resource metadata (RFC 9728)"
+            f"{redact_url(url)} asks for a Bearer token but publishes no protected resource metadata (RFC 9728)"
         )
 
     def _cached_json(
@@ -367,7 +364,7 @@ class Core:
 
         cached = self.store.cache_get(namespace, url)
         if cached is not None:
-            self.log(f"{label}: {_display(url)} (cached)")
+            self.log(f"{label}: {redact_url(url)} (cached)")
             return cached.get("document"), True
         response = yield from self._send(label, json_get(url), template)
         document = json_body(response) if response.status_code == 200 else None
@@ -375,9 +372,9 @@ class Core:
             self.store.cache_put(namespace, url, {"document": None}, METADATA_TTL)
             return None, False
         if response.status_code != 200:
-            raise AuthorizationError(f"{label} request to {_display(url)} answered HTTP {response.status_code}")
+            raise AuthorizationError(f"{label} request to {redact_url(url)} answered HTTP {response.status_code}")
         if not isinstance(document, dict):
-            raise AuthorizationError(f"{label} at {_display(url)} is not a JSON object")
+            raise AuthorizationError(f"{label} at {redact_url(url)} is not a JSON object")
         return document, False
 
     def authorization_server(self, issuer: str, template: httpx.Request | None) -> Flow:
@@ -392,7 +389,7 @@ class Core:
             server = parse_authorization_server(document, issuer=issuer, metadata_url=metadata_url)
             self.remember("as", metadata_url, document, cached)
             return server
-        raise AuthorizationError(f"no authorization server metadata found for issuer {_display(issuer)}")
+        raise AuthorizationError(f"no authorization server metadata found for issuer {redact_url(issuer)}")
 
     def remember(self, namespace: str, url: str, document: dict[str, Any], cached: bool) -> None:
         # Only validated documents are cached, so a bad one is fetched again next time.
@@ -424,7 +421,7 @@ class Core:
         yield AcquireLock(lock, self.s.auth_timeout + 60)
         existing = self._fresh_credential(url, resource.resource, stale, requested, force)
         if existing is not None:
-            self.log(f"token: reusing the token another process obtained for {_display(resource.resource)}")
+            self.log(f"token: reusing the token another process obtained for {redact_url(resource.resource)}")
             yield ReleaseLock(lock)
             return existing
         self._raise_failure_seen_while_waiting(resource.resource, waiting_since)
@@ -434,7 +431,7 @@ class Core:
                 server = yield from self.authorization_server(issuer, request)
                 client_plan = self.plan_client(server)
             except (AuthorizationError, SecurityError) as exc:
-                self.log(f"AS: {_display(issuer)} unusable: {exc.message}")
+                self.log(f"AS: {redact_url(issuer)} unusable: {exc.message}")
                 failures.append(exc)
                 continue
             attempt = Attempt(resource, server, requested, request)
@@ -461,7 +458,7 @@ class Core:
         cls = _error_class(str(note.get("kind")))
         message = str(note.get("message") or "authorization failed")
         hint = note.get("hint")
-        self.log(f"consent: another agentfetch process just tried for {_display(resource)} and failed")
+        self.log(f"consent: another agentfetch process just tried for {redact_url(resource)} and failed")
         raise cls(f"{message} (in another agentfetch process, moments ago)", hint=hint if isinstance(hint, str) else None)
 
     def _fresh_credential(
@@ -501,7 +498,7 @@ class Core:
                 )
             return ClientPlan(identity=None)
         raise ClientIdentityError(
-            f"authorization server {_display(server.issuer)} offers no dynamic registration and no client id "
+            f"authorization server {redact_url(server.issuer)} offers no dynamic registration and no client id "
             "is configured for it",
             hint=HOW_TO_CONFIGURE.format(issuer=server.issuer, path=config_path()),
         )
@@ -521,9 +518,9 @@ class Core:
         if not self.s.interactive:
             raise consent_required_error(resource.resource)
         allowed = yield AskConsent(request)
-        self.log(f"consent: {'allowed' if allowed else 'denied'} for {_display(resource.resource)}")
+        self.log(f"consent: {'allowed' if allowed else 'denied'} for {redact_url(resource.resource)}")
         if not allowed:
-            raise ConsentDenied(f"you did not allow {self.s.client_name} to access {_display(resource.resource)}")
+            raise ConsentDenied(f"you did not allow {self.s.client_name} to access {redact_url(resource.resource)}")
         reregistered = False
         localhost = False
         while True:
@@ -734,11 +731,11 @@ class Core:
     def access_token(self, url: str) -> Flow:
         credential = self.bound_credential(url)
         if credential is None:
-            raise AuthorizationError(f"no stored authorization for {_display(url)}", hint=_login_hint(url))
+            raise AuthorizationError(f"no stored authorization for {redact_url(url)}", hint=_login_hint(url))
         if _expiring(credential):
             refreshed = (yield from self.refresh(credential, None)) if credential.tokens.refresh_token else None
             if refreshed is None:
-                raise AuthorizationError(f"the stored authorization for {_display(url)} has expired", hint=_login_hint(url))
+                raise AuthorizationError(f"the stored authorization for {redact_url(url)} has expired", hint=_login_hint(url))
             credential = refreshed
         return credential.tokens.access_token
 
@@ -773,10 +770,10 @@ class Core:
                             None,
                         )
                     except (NetworkError, SecurityError) as exc:
-                        self.log(f"revoke: skipped for {_display(credential.key.resource)}: {exc.message}")
+                        self.log(f"revoke: skipped for {redact_url(credential.key.resource)}: {exc.message}")
                         break
             self.store.delete(credential.key)
-            self.log(f"logout: removed {_display(credential.key.resource)} ({_display(credential.key.issuer)})")
+            self.log(f"logout: removed {redact_url(credential.key.resource)} ({redact_url(credential.key.issuer)})")
             removed.append(credential.key)
         return removed
 

@@ -7,49 +7,12 @@ loopback host (where nobody on the network can read it).
 
 from __future__ import annotations
 
-import ipaddress
 from urllib.parse import urlsplit
 
+from .._urls import is_loopback_host, origin, path_is_under
 from ..errors import InsecureTransport, UsageError
 
 __all__ = ["is_loopback_host", "origin", "path_is_under", "may_send_token", "require_secure_endpoint"]
-
-
-def is_loopback_host(host: str | None) -> bool:
-    if not host:
-        return False
-    host = host.strip("[]").lower().rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def origin(url: str) -> tuple[str, str, int]:
-    """(scheme, host, port) with the default port filled in; UsageError if not an http(s) URL."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise UsageError(f"not a valid URL: {_shorten(url)}") from exc
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"not an http(s) URL: {_shorten(url)}")
-    if port is None:
-        port = 443 if scheme == "https" else 80
-    return scheme, parts.hostname.lower(), port
-
-
-def path_is_under(path: str, prefix: str) -> bool:
-    """True when ``path`` is ``prefix`` or below it, on segment boundaries:
-    ``/docs`` covers ``/docs/x`` but not ``/docsevil``."""
-    path = path or "/"
-    prefix = prefix or "/"
-    if prefix.endswith("/"):
-        return path.startswith(prefix) or path == prefix.rstrip("/")
-    return path == prefix or path.startswith(prefix + "/")
 
 
 def is_secure_url(url: str) -> bool:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from .._urls import origin, path_is_under
 from ..errors import AuthorizationTimeout, StoreError, UsageError
 from . import _locks
 from ._files import JsonDocument, display_path, ensure_private_dir, warn_once
@@ -177,7 +178,7 @@ class CredentialStore:
         ranked: list[tuple[int, float, dict[str, Any]]] = []
         for entry in self._entries(self._index.read()):
             resource = _origin_and_path(entry["resource"], strict=False)
-            if resource is None or resource[0] != target[0] or not _path_is_under(target[1], resource[1]):
+            if resource is None or resource[0] != target[0] or not path_is_under(target[1], resource[1]):
                 continue
             ranked.append((len(resource[1].rstrip("/")), float(entry.get("updated_at") or 0), entry))
         for _length, _updated, entry in sorted(ranked, key=lambda r: (r[0], r[1]), reverse=True):
@@ -486,19 +487,8 @@ def _cache_live(entry: Any, now: float) -> bool:
 
 def _origin_and_path(url: str, *, strict: bool = True) -> tuple[tuple[str, str, int], str] | None:
     try:
-        parts = urlsplit(url)
-        port = parts.port
-    except (ValueError, TypeError, AttributeError):
-        parts = None
-    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return origin(url), urlsplit(url).path or "/"
+    except UsageError:
         if strict:
-            raise UsageError(f"not an http(s) URL: {str(url)[:200]!r}")
+            raise
         return None
-    scheme = parts.scheme.lower()
-    default = 443 if scheme == "https" else 80
-    return (scheme, parts.hostname.lower(), port or default), parts.path or "/"
-
-
-def _path_is_under(path: str, prefix: str) -> bool:
-    prefix = prefix.rstrip("/")
-    return not prefix or path == prefix or path.startswith(prefix + "/")

@@ -19,7 +19,8 @@ from agentfetch import (
     afetch,
     fetch,
 )
-from agentfetch.api import ACCEPT, USER_AGENT, parse_header, redact_url
+from agentfetch._urls import redact_url
+from agentfetch.api import ACCEPT, USER_AGENT, parse_header
 
 
 def test_html_becomes_markdown_with_title_and_absolute_links(pages):
