@@ -93,3 +93,22 @@ def test_demo_command_runs_the_whole_flow_without_a_browser(tmp_path):
         assert step in proc.stderr
     # The demo keeps its grant in a throwaway store, not the user's.
     assert not (tmp_path / "home" / "data" / "store.json").exists()
+
+
+def test_metadata_that_names_another_resource_is_refused_with_exit_6(demo, tmp_path):
+    home = tmp_path / "home"
+    with demo.configure(faults={"prm_resource_mismatch"}):
+        proc = run_cli(demo.url, "--consent", "allow", "--json", home=home, env={"BROWSER": "false"})
+    assert proc.returncode == 6, proc.stderr
+    assert json.loads(proc.stdout)["error"]["type"] == "metadata_mismatch"
+    assert demo.count("/oauth/authorize") == 0  # refused before any browser opened
+    assert json.loads(run_cli("auth", "list", "--json", home=home).stdout)["credentials"] == []
+
+
+def test_unusable_credential_store_is_exit_1_without_traceback(demo, tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the store's directory should be")
+    proc = run_cli(demo.url, "--consent", "allow", home=blocker / "home", env={"BROWSER": "false"})
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    assert len(proc.stderr.strip().splitlines()) == 1
