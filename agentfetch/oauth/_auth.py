@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from .._urls import redact_url
-from ..errors import AgentFetchError, AuthorizationError, FetchTimeout, NetworkError, UsageError
+from ..errors import AgentFetchError, AuthorizationError, FetchTimeout, NetworkError, StoreError, UsageError
 from ..store import Credential, CredentialKey
 from ._flow import (
     AcquireLock,
@@ -180,6 +180,17 @@ def _send(client: httpx.Client, request: httpx.Request) -> httpx.Response:
     return response
 
 
+class _UnusableStore:
+    """Stands in for a store that cannot be opened: every use raises the reason,
+    which the core turns into a fetch without credentials where none are needed."""
+
+    def __init__(self, error: StoreError) -> None:
+        self.error = error
+
+    def __getattr__(self, name: str) -> Any:
+        raise self.error
+
+
 class OAuth(httpx.Auth):
     """OAuth 2.x for whoever fetches: an ``httpx.Auth`` for any ``httpx.Client``
     or ``httpx.AsyncClient``. On a ``401``/``403`` Bearer challenge it runs
@@ -220,7 +231,10 @@ class OAuth(httpx.Auth):
         if self._store is None:
             from ..store import open_store
 
-            self._store = open_store()
+            try:
+                self._store = open_store()
+            except StoreError as exc:
+                return _UnusableStore(exc)  # not kept: the next request tries again
         return self._store
 
     def _core(self) -> Core:

@@ -28,6 +28,7 @@ from ..errors import (
     ClientIdentityError,
     ConsentDenied,
     SecurityError,
+    StoreError,
 )
 from ..store import Credential, CredentialKey, TokenSet
 from ._http import json_body
@@ -195,7 +196,16 @@ class Core:
             # The caller brought its own credentials (service headers, -H): stay out of the way.
             yield request
             return
-        sent = self.bound_credential(url)
+        try:
+            sent = self.bound_credential(url)
+        except StoreError as exc:
+            # A public page needs no store: send the request as is, and report the
+            # store only if the resource turns out to need authorization.
+            self.log(f"store: unusable ({exc.message}); sending without credentials")
+            response = yield request
+            if response.status_code in (401, 403) or _looks_like_login_redirect(request, response):
+                raise
+            return
         refreshed = authorized = stepped_up = False
         if sent is not None and _expiring(sent) and sent.tokens.refresh_token:
             refreshed = True

@@ -112,3 +112,11 @@ def test_unusable_credential_store_is_exit_1_without_traceback(demo, tmp_path):
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr and proc.stdout == ""
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_public_page_needs_no_usable_store(pages, tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the store's directory should be")
+    proc = run_cli(pages.url("/article"), home=blocker / "home")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("# Loopback article")
