@@ -15,7 +15,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from ._urls import TRACED_EXTENSION, redact_url
+from ._urls import TRACED_EXTENSION, origin, redact_url
 from ._version import __version__
 from .errors import (
     AgentFetchError,
@@ -129,6 +129,18 @@ def _network_error(exc: httpx.HTTPError, url: str) -> AgentFetchError:
     return NetworkError(f"cannot reach {host}: {text}")
 
 
+@dataclass
+class _Call:
+    """One ``fetch()`` call's arguments, checked."""
+
+    url: str
+    max_length: int | None
+    start_index: int
+    raw: bool
+    full_page: bool | None
+    headers: httpx.Headers
+
+
 class _FetchPlan:
     """The sync/async-independent part of a fetch."""
 
@@ -161,17 +173,34 @@ class _FetchPlan:
             "headers": self.headers,
         }
 
+    def start(
+        self,
+        url: str,
+        *,
+        max_length: int | None,
+        start_index: int,
+        raw: bool,
+        full_page: bool | None,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] | None,
+    ) -> _Call:
+        if max_length is not None and max_length <= 0:
+            raise UsageError("max_length must be positive")
+        if start_index < 0:
+            raise UsageError("start_index must not be negative")
+        return _Call(_validate_url(url), max_length, start_index, raw, full_page, httpx.Headers(headers or {}))
+
     def requests(
-        self, client: httpx.Client | httpx.AsyncClient, url: str, extra: httpx.Headers
+        self, client: httpx.Client | httpx.AsyncClient, call: _Call
     ) -> Generator[httpx.Request, httpx.Response, httpx.Response]:
         """Yield each request of the redirect chain and receive its (streamed)
         response; return the final response once its status is acceptable."""
+        url, extra = call.url, call.headers
         target, hops = url, 0
         while True:
             headers = httpx.Headers(self.caller_headers)
             headers.update(extra)
             # Caller-supplied credentials follow the httpx rule: never to another origin.
-            if _origin(target) != _origin(url):
+            if origin(target) != origin(url):
                 for name in _CREDENTIAL_HEADERS:
                     headers.pop(name, None)
             response = yield client.build_request("GET", target, headers=headers)
@@ -210,22 +239,12 @@ class _FetchPlan:
         if self.log is not None:
             self.log(message)
 
-    def finish(
-        self,
-        *,
-        url: str,
-        response: httpx.Response,
-        body: bytes,
-        body_truncated: bool,
-        raw: bool,
-        full_page: bool | None,
-        max_length: int | None,
-        start_index: int,
-    ) -> FetchResult:
+    def finish(self, call: _Call, response: httpx.Response, body: bytes, body_truncated: bool) -> FetchResult:
         from .content import convert, estimate_tokens, paginate
 
         content_type = response.headers.get("content-type")
         final_url = str(response.url)
+        raw, full_page, start_index = call.raw, call.full_page, call.start_index
         if raw:
             document_kind, title, metadata = "raw", None, {}
             text = body.decode(response.encoding or "utf-8", errors="replace")
@@ -238,13 +257,13 @@ class _FetchPlan:
                 body_truncated=body_truncated,
             )
             document_kind, title, metadata, text = document.kind, document.title, document.metadata, document.markdown
-        page = paginate(text, start_index, max_length)
+        page = paginate(text, start_index, call.max_length)
         tokens = estimate_tokens(page.text)
         server_tokens = response.headers.get("x-markdown-tokens", "")
         if document_kind == "markdown" and not page.truncated and start_index == 0 and server_tokens.isdigit():
             tokens = int(server_tokens)
         return FetchResult(
-            url=url,
+            url=call.url,
             final_url=final_url,
             status=response.status_code,
             content_type=content_type,
@@ -259,18 +278,6 @@ class _FetchPlan:
             body_truncated=body_truncated,
             body=body if raw else None,
         )
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = httpx.URL(url)
-    return parts.scheme, parts.host, parts.port
-
-
-def _check_paging(max_length: int | None, start_index: int) -> None:
-    if max_length is not None and max_length <= 0:
-        raise UsageError("max_length must be positive")
-    if start_index < 0:
-        raise UsageError("start_index must not be negative")
 
 
 def _build_auth(
@@ -340,9 +347,6 @@ class _FetcherBase:
             self._auth_built = True
         return self._auth
 
-    def _hooks(self) -> dict[str, list[Any]]:
-        return {}
-
 
 class Fetcher(_FetcherBase):
     """A reusable synchronous fetcher holding one connection pool.
@@ -379,10 +383,9 @@ class Fetcher(_FetcherBase):
         full_page: bool | None = None,
         headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
     ) -> FetchResult:
-        url = _validate_url(url)
-        _check_paging(max_length, start_index)
         plan = self._plan
-        steps = plan.requests(self._client, url, httpx.Headers(headers or {}))
+        call = plan.start(url, max_length=max_length, start_index=start_index, raw=raw, full_page=full_page, headers=headers)
+        steps = plan.requests(self._client, call)
         request = next(steps)
         try:
             while True:
@@ -396,16 +399,7 @@ class Fetcher(_FetcherBase):
                     response.close()
         except httpx.HTTPError as exc:
             raise _network_error(exc, str(request.url)) from None
-        return plan.finish(
-            url=url,
-            response=response,
-            body=body,
-            body_truncated=cut,
-            raw=raw,
-            full_page=full_page,
-            max_length=max_length,
-            start_index=start_index,
-        )
+        return plan.finish(call, response, body, cut)
 
     def close(self) -> None:
         self._client.close()
@@ -448,10 +442,9 @@ class AsyncFetcher(_FetcherBase):
         full_page: bool | None = None,
         headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
     ) -> FetchResult:
-        url = _validate_url(url)
-        _check_paging(max_length, start_index)
         plan = self._plan
-        steps = plan.requests(self._client, url, httpx.Headers(headers or {}))
+        call = plan.start(url, max_length=max_length, start_index=start_index, raw=raw, full_page=full_page, headers=headers)
+        steps = plan.requests(self._client, call)
         request = next(steps)
         try:
             while True:
@@ -465,16 +458,7 @@ class AsyncFetcher(_FetcherBase):
                     await response.aclose()
         except httpx.HTTPError as exc:
             raise _network_error(exc, str(request.url)) from None
-        return plan.finish(
-            url=url,
-            response=response,
-            body=body,
-            body_truncated=cut,
-            raw=raw,
-            full_page=full_page,
-            max_length=max_length,
-            start_index=start_index,
-        )
+        return plan.finish(call, response, body, cut)
 
     async def aclose(self) -> None:
         await self._client.aclose()
