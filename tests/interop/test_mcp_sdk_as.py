@@ -1,0 +1,382 @@
+"""agentfetch's OAuth client against the MCP Python SDK's real authorization server.
+
+``mcp_sdk_as.py`` runs the SDK's ``create_auth_routes`` (with dynamic
+registration and revocation) around an in-memory provider with HTML login and
+consent pages, and a resource server built from the SDK's own
+``create_protected_resource_routes`` / ``BearerAuthBackend`` /
+``RequireAuthMiddleware``, each under uvicorn on its own 127.0.0.1 port. The
+"browser" is agentfetch's scripted user agent, which fills the real forms.
+Quirks of the SDK met on the way are in ``docs/interop-mcp-sdk.md``.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+pytest.importorskip("mcp.server.auth.routes", reason="the MCP Python SDK (pip install 'mcp>=2.3') is not installed")
+pytest.importorskip("uvicorn", reason="uvicorn (a dependency of the MCP Python SDK) is not installed")
+
+import httpx  # noqa: E402
+
+import agentfetch  # noqa: E402
+from agentfetch.errors import AccessDenied  # noqa: E402
+from agentfetch.oauth import OAuth, default_consent  # noqa: E402
+
+try:  # a package when tests/interop gets an __init__.py, a rootdir module otherwise
+    from .mcp_sdk_as import USERS, McpSdkServers  # type: ignore[import-not-found]
+except ImportError:
+    from mcp_sdk_as import USERS, McpSdkServers  # type: ignore[import-not-found,no-redef]
+
+PRM = "/.well-known/oauth-protected-resource/docs"
+ASM = "/.well-known/oauth-authorization-server"
+
+
+@dataclass
+class Browser:
+    """``open_browser``: the scripted user agent, signing in on the SDK server's own pages."""
+
+    user: str = "alice"
+    approve: bool = True
+    opened: list[str] = field(default_factory=list)
+    landed: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, url: str) -> bool:
+        from agentfetch.demo.useragent import walk
+
+        with self.lock:
+            self.opened.append(url)
+        try:
+            self.landed.append(walk(url, username=self.user, password=USERS[self.user], approve=self.approve))
+        except Exception as exc:  # a person would see the error page; the listener times out
+            self.errors.append(str(exc))
+        return True
+
+
+@pytest.fixture
+def servers() -> Iterator[McpSdkServers]:
+    with McpSdkServers() as running:
+        yield running
+
+
+@pytest.fixture
+def browser() -> Browser:
+    return Browser()
+
+
+@pytest.fixture
+def trace() -> list[str]:
+    return []
+
+
+@pytest.fixture
+def store(agentfetch_home: Path) -> Any:
+    from agentfetch.store import open_store
+
+    return open_store()
+
+
+def make_auth(store: Any, browser: Browser, trace: list[str], **options: Any) -> OAuth:
+    options.setdefault("auth_timeout", 10.0)
+    return OAuth(store=store, consent=default_consent("allow"), open_browser=browser, log=trace.append, **options)
+
+
+def authorize_query(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+def first_flow(servers: McpSdkServers) -> list[tuple[str, str, str, int]]:
+    return [
+        ("RS", "GET", "/docs/page", 401),
+        ("RS", "GET", PRM, 200),
+        ("AS", "GET", ASM, 200),
+        ("AS", "POST", "/register", 201),
+        ("AS", "POST", "/token", 200),
+        ("RS", "GET", "/docs/page", 200),
+    ]
+
+
+# -- the harness itself refuses what it should --------------------------------------------------
+
+
+def test_the_sdk_resource_server_refuses_missing_foreign_and_expired_tokens(servers: McpSdkServers) -> None:
+    """Guards the tests below: the RS really checks tokens (introspection + RFC 8707 audience)."""
+    provider = servers.provider
+    challenge = httpx.get(servers.url())
+    assert challenge.status_code == 401
+    assert f'resource_metadata="{servers.resource_metadata_url}"' in challenge.headers["www-authenticate"]
+    provider.access_ttl = 60
+    good = provider._issue("c", ["read"], servers.resource, "alice").access_token
+    foreign = provider._issue("c", ["read"], servers.rs_base + "/other", "alice").access_token
+    unscoped = provider._issue("c", ["write"], servers.resource, "alice").access_token
+    assert httpx.get(servers.url(), headers={"Authorization": f"Bearer {good}"}).status_code == 200
+    assert httpx.get(servers.url(), headers={"Authorization": f"Bearer {foreign}"}).status_code == 401
+    assert httpx.get(servers.url(), headers={"Authorization": f"Bearer {unscoped}"}).status_code == 403
+    provider.expire_access_tokens()
+    assert httpx.get(servers.url(), headers={"Authorization": f"Bearer {good}"}).status_code == 401
+
+
+# -- the full first flow, then the cache ---------------------------------------------------------
+
+
+def test_first_fetch_runs_every_step_then_the_second_is_one_request(
+    servers: McpSdkServers, browser: Browser, trace: list[str], agentfetch_home: Path
+) -> None:
+    with agentfetch.Fetcher(consent="allow", open_browser=browser, log=trace.append, auth_timeout=10.0) as fetcher:
+        page = fetcher.fetch(servers.url("page"))
+    assert page.status == 200 and "MCP SDK protected page /docs/page for alice" in page.markdown
+    assert servers.agent_hits() == first_flow(servers)
+
+    # The authorization request the SDK parsed: RFC 8707 resource, PKCE, the PRM's scope.
+    (opened,) = browser.opened
+    query = authorize_query(opened)
+    assert query["resource"] == servers.resource and query["code_challenge_method"] == "S256"
+    assert query["scope"] == "read" and query["state"]
+    (params,) = servers.provider.authorize_params
+    assert params.resource == servers.resource and params.scopes == ["read"]
+    assert params.redirect_uri_provided_explicitly
+
+    # What agentfetch registered (the SDK echoes it back) and got.
+    (client,) = servers.provider.clients.values()
+    assert client.token_endpoint_auth_method == "none" and client.client_secret is None
+    assert client.client_name == "agentfetch" and client.scope == "read write"
+    assert [urlsplit(str(u)).hostname for u in client.redirect_uris or []] == ["127.0.0.1"]
+    assert str(params.redirect_uri) == str(client.redirect_uris[0])  # type: ignore[index]
+    (landed,) = browser.landed
+    assert landed.startswith(str(params.redirect_uri)) and "code=" in landed and "iss=" not in landed
+    (access,) = servers.provider.access_tokens.values()
+    assert access.resource == servers.resource and access.subject == "alice"
+
+    from agentfetch.store import open_store
+
+    (credential,) = open_store().list()
+    assert credential.key.resource == servers.resource and credential.key.issuer == servers.issuer
+    assert credential.key.client_id == client.client_id
+    assert credential.token_endpoint == servers.as_endpoint("/token")
+    assert credential.revocation_endpoint == servers.as_endpoint("/revoke")
+    assert credential.tokens.refresh_token and credential.tokens.scope == "read"
+    for step in ("challenge:", "PRM:", "AS metadata:", "registration:", "browser:", "callback:", "token:", "retry:"):
+        assert any(line.startswith(step) for line in trace), step
+    assert all(access.token not in line for line in trace)
+
+    # A later fetch, through a new Fetcher (a new process as far as the client knows): one request.
+    servers.clear_hits()
+    with agentfetch.Fetcher(consent="allow", open_browser=browser) as fetcher:
+        again = fetcher.fetch(servers.url("other/page"))
+    assert "MCP SDK protected page /docs/other/page for alice" in again.markdown
+    assert servers.agent_hits() == [("RS", "GET", "/docs/other/page", 200)]
+    assert len(browser.opened) == 1
+
+
+async def test_async_client_runs_the_same_flow(
+    servers: McpSdkServers, browser: Browser, trace: list[str], store: Any
+) -> None:
+    async with httpx.AsyncClient(auth=make_auth(store, browser, trace)) as client:
+        response = await client.get(servers.url())
+    assert response.status_code == 200 and "for alice" in response.text
+    assert servers.agent_hits() == first_flow(servers)
+
+
+# -- refresh -------------------------------------------------------------------------------------
+
+
+def test_refresh_when_the_sdk_resource_server_says_invalid_token(
+    servers: McpSdkServers, browser: Browser, trace: list[str], store: Any
+) -> None:
+    with httpx.Client(auth=make_auth(store, browser, trace)) as client:
+        assert client.get(servers.url()).status_code == 200
+        before = store.list()[0].tokens
+        servers.provider.expire_access_tokens()
+        servers.clear_hits()
+        response = client.get(servers.url())
+    assert response.status_code == 200
+    assert servers.agent_hits() == [
+        ("RS", "GET", "/docs/page", 401),
+        ("AS", "POST", "/token", 200),
+        ("RS", "GET", "/docs/page", 200),
+    ]
+    after = store.list()[0].tokens
+    assert after.access_token != before.access_token
+    # The SDK provider rotates refresh tokens: the new one is kept, the old one is dead.
+    assert after.refresh_token != before.refresh_token and after.refresh_token in servers.provider.refresh_tokens
+    assert before.refresh_token not in servers.provider.refresh_tokens
+    assert servers.provider.refresh_requests == [["read"]] and len(browser.opened) == 1
+
+
+def test_refresh_before_expiry_in_a_later_process_needs_no_discovery(
+    servers: McpSdkServers, browser: Browser, trace: list[str], store: Any
+) -> None:
+    servers.provider.access_ttl = 5  # inside agentfetch's refresh margin: the next fetch refreshes first
+    with httpx.Client(auth=make_auth(store, browser, trace)) as client:
+        assert client.get(servers.url()).status_code == 200
+    servers.clear_hits()
+    with httpx.Client(auth=make_auth(store, browser, [])) as client:
+        assert client.get(servers.url()).status_code == 200
+    assert servers.agent_hits() == [("AS", "POST", "/token", 200), ("RS", "GET", "/docs/page", 200)]
+    assert len(browser.opened) == 1
+
+
+def test_refresh_after_real_expiry_with_an_unrotated_refresh_token(
+    servers: McpSdkServers, browser: Browser, trace: list[str], store: Any
+) -> None:
+    servers.provider.access_ttl = 2
+    servers.provider.rotate_refresh_tokens = False
+    with httpx.Client(auth=make_auth(store, browser, trace)) as client:
+        assert client.get(servers.url()).status_code == 200
+        refresh_token = store.list()[0].tokens.refresh_token
+        expired = store.list()[0].tokens.access_token
+        time.sleep(2.1)  # the SDK's BearerAuthBackend now refuses the access token on its own
+        assert httpx.get(servers.url(), headers={"Authorization": f"Bearer {expired}"}).status_code == 401
+        servers.provider.access_ttl = 3600
+        servers.clear_hits()
+        assert client.get(servers.url()).status_code == 200
+    assert ("AS", "POST", "/token", 200) in servers.agent_hits()
+    assert store.list()[0].tokens.refresh_token == refresh_token  # the unrotated one is kept
+    assert len(browser.opened) == 1
+
+
+def test_refresh_token_revoked_at_the_server_means_one_fresh_authorization(
+    servers: McpSdkServers, browser: Browser, trace: list[str], store: Any
+) -> None:
+    with httpx.Client(auth=make_auth(store, browser, trace)) as client:
+        assert client.get(servers.url()).status_code == 200
+        servers.provider.refresh_tokens.clear()
+        servers.provider.expire_access_tokens()
+        servers.clear_hits()
+        assert client.get(servers.url()).status_code == 200
+    assert servers.agent_hits() == [
+        ("RS", "GET", "/docs/page", 401),
+        ("AS", "POST", "/token", 400),  # the SDK: invalid_grant "refresh token does not exist"
+        ("AS", "POST", "/token", 200),
+        ("RS", "GET", "/docs/page", 200),
+    ]
+    assert len(browser.opened) == 2 and "invalid_grant" in "\n".join(trace)
+
+
+# -- revocation ----------------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "mcp 2.3.0 RevocationRequest declares `client_secret: str | None` without a default, so pydantic "
+    "requires the field: a public client's revocation (client_id only, RFC 7009 §2.1) gets 400 invalid_request"
+))
+def test_logout_revokes_at_the_sdk_revocation_endpoint(
+    servers: McpSdkServers, browser: Browser, trace: list[str], store: Any
+) -> None:
+    auth = make_auth(store, browser, trace)
+    with httpx.Client(auth=auth) as client:
+        assert client.get(servers.url()).status_code == 200
+        tokens = store.list()[0].tokens
+        servers.clear_hits()
+        removed = auth.logout(client, servers.url())
+    assert [key.resource for key in removed] == [servers.resource] and store.list() == []
+    revocations = [hit for hit in servers.agent_hits() if hit[2] == "/revoke"]
+    assert revocations and revocations[0][3] == 200, revocations
+    assert servers.provider.revoked[:1] == ["refresh_token"]
+    assert tokens.access_token not in servers.provider.access_tokens
+    assert tokens.refresh_token not in servers.provider.refresh_tokens
+    # The resource server agrees: the old token no longer opens the page.
+    assert httpx.get(servers.url(), headers={"Authorization": f"Bearer {tokens.access_token}"}).status_code == 401
+
+
+# -- the human says no ---------------------------------------------------------------------------
+
+
+def test_deny_on_the_consent_page_ends_the_flow_with_access_denied(
+    servers: McpSdkServers, browser: Browser, trace: list[str], store: Any
+) -> None:
+    browser.approve = False
+    with httpx.Client(auth=make_auth(store, browser, trace)) as client, pytest.raises(AccessDenied) as raised:
+        client.get(servers.url())
+    assert "the user said no" in raised.value.message
+    assert store.list() == [] and servers.provider.access_tokens == {}
+
+
+# -- redirect URI: the SDK matches the registered URI exactly, port included ---------------------
+
+
+def test_a_fresh_authorization_reuses_the_registered_loopback_port(
+    servers: McpSdkServers, browser: Browser, trace: list[str], store: Any
+) -> None:
+    with httpx.Client(auth=make_auth(store, browser, trace)) as client:
+        assert client.get(servers.url()).status_code == 200
+        store.delete(store.list()[0].key)  # tokens gone, registration kept
+        servers.clear_hits()
+        assert client.get(servers.url()).status_code == 200
+    assert ("AS", "POST", "/register", 201) not in servers.agent_hits()
+    assert len(servers.provider.clients) == 1 and len(browser.opened) == 2
+    first, second = (p.redirect_uri for p in servers.provider.authorize_params)
+    assert str(first) == str(second)
+
+
+def test_a_busy_registered_port_means_one_new_registration(
+    servers: McpSdkServers, browser: Browser, trace: list[str], store: Any
+) -> None:
+    with httpx.Client(auth=make_auth(store, browser, trace)) as client:
+        assert client.get(servers.url()).status_code == 200
+        (client_info,) = servers.provider.clients.values()
+        port = urlsplit(str(client_info.redirect_uris[0])).port  # type: ignore[index]
+        store.delete(store.list()[0].key)
+        squatter = socket.socket()
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # the old listener's TIME_WAIT
+        try:
+            squatter.bind(("127.0.0.1", port))
+            squatter.listen(1)
+            servers.clear_hits()
+            assert client.get(servers.url()).status_code == 200
+        finally:
+            squatter.close()
+    assert servers.agent_hits().count(("AS", "POST", "/register", 201)) == 1
+    assert len(servers.provider.clients) == 2
+    first, second = (p.redirect_uri for p in servers.provider.authorize_params)
+    assert urlsplit(str(first)).port == port and urlsplit(str(second)).port != port
+
+
+# -- scopes and the issuer ------------------------------------------------------------------------
+
+
+def test_without_valid_scopes_the_client_registers_the_scopes_it_will_request(
+    browser: Browser, trace: list[str], store: Any
+) -> None:
+    # No valid_scopes: the metadata has no scopes_supported. The SDK still refuses (invalid_scope)
+    # any scope the client did not register, so the registration must carry the PRM's scope.
+    with McpSdkServers(valid_scopes=None) as servers:
+        metadata = httpx.get(servers.as_endpoint(ASM)).json()
+        assert "scopes_supported" not in metadata
+        with httpx.Client(auth=make_auth(store, browser, trace)) as client:
+            assert client.get(servers.url()).status_code == 200
+        (client_info,) = servers.provider.clients.values()
+        assert client_info.scope == "read"
+
+
+@pytest.mark.parametrize(
+    ("as_slash", "prm_slash"), [(True, True), (True, False), (False, True)], ids=["both", "as-only", "prm-only"]
+)
+def test_issuer_with_the_trailing_slash_pydantic_adds(
+    as_slash: bool, prm_slash: bool, browser: Browser, trace: list[str], store: Any
+) -> None:
+    # AnyHttpUrl("http://127.0.0.1:P") is "http://127.0.0.1:P/". Passed straight to
+    # create_auth_routes or create_protected_resource_routes instead of through AuthSettings
+    # (which keeps the empty path), the AS metadata, the PRM, or both carry the slash. The client
+    # tolerates exactly this difference (same origin, empty or "/" path) and no other.
+    with McpSdkServers(issuer_trailing_slash=as_slash, prm_issuer_trailing_slash=prm_slash) as servers:
+        assert httpx.get(servers.resource_metadata_url).json()["authorization_servers"] == [servers.prm_issuer]
+        assert httpx.get(servers.as_endpoint(ASM)).json()["issuer"] == servers.issuer
+        assert servers.issuer.endswith("/") is as_slash and servers.prm_issuer.endswith("/") is prm_slash
+        servers.clear_hits()
+        with httpx.Client(auth=make_auth(store, browser, trace)) as client:
+            assert client.get(servers.url()).status_code == 200
+        assert servers.agent_hits() == first_flow(servers)
+        # Stored under the issuer the server states (the one RFC 9207 ``iss`` would echo).
+        assert store.list()[0].key.issuer == servers.issuer
+        assert store.registration_get(servers.issuer)["client_id"] in servers.provider.clients
