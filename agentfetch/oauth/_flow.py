@@ -754,7 +754,7 @@ class Core:
         """RFC 7009 revocation where offered (refresh token first: that ends the
         grant), then local deletion, which happens even when revocation fails."""
         from ..errors import NetworkError
-        from .tokens import revocation_request
+        from .tokens import revocation_request, revocation_wants_secret_field
 
         if everything:
             credentials = self.store.list()
@@ -774,11 +774,19 @@ class Core:
                         continue
                     try:
                         require_secure_endpoint(endpoint, "revocation_endpoint")
-                        yield from self._send(
+                        response = yield from self._send(
                             f"revoke ({hint})",
                             revocation_request(endpoint, client=client, token=token, token_type_hint=hint),
                             None,
                         )
+                        if revocation_wants_secret_field(response, client):
+                            yield from self._send(
+                                f"revoke ({hint}, empty client_secret)",
+                                revocation_request(
+                                    endpoint, client=client, token=token, token_type_hint=hint, empty_secret=True
+                                ),
+                                None,
+                            )
                     except (NetworkError, SecurityError) as exc:
                         self.log(f"revoke: skipped for {redact_url(credential.key.resource)}: {exc.message}")
                         break

@@ -20,6 +20,7 @@ __all__ = [
     "authorization_code_request",
     "refresh_request",
     "revocation_request",
+    "revocation_wants_secret_field",
     "parse_token_response",
 ]
 
@@ -83,10 +84,30 @@ def refresh_request(
 
 
 def revocation_request(
-    revocation_endpoint: str, *, client: ClientIdentity, token: str, token_type_hint: str
+    revocation_endpoint: str, *, client: ClientIdentity, token: str, token_type_hint: str, empty_secret: bool = False
 ) -> httpx.Request:
     form = {"token": token, "token_type_hint": token_type_hint}
-    return form_request(revocation_endpoint, form, _client_auth(client, form))
+    headers = _client_auth(client, form)
+    if empty_secret and not client.client_secret:
+        # RFC 6749 §2.3.1: a client whose secret is the empty string MAY omit the parameter,
+        # so sending it empty says the same thing. See revocation_wants_secret_field.
+        form["client_secret"] = ""
+    return form_request(revocation_endpoint, form, headers)
+
+
+def revocation_wants_secret_field(response: httpx.Response, client: ClientIdentity) -> bool:
+    """The MCP Python SDK's revocation endpoint (``mcp`` 2.3) requires a ``client_secret``
+    form field even from a public client, and answers ``400 invalid_request``
+    ``client_secret: Field required`` to one that sends only ``client_id`` (RFC 7009 §2.1).
+    True for exactly that answer to a public client: revoke again with an empty secret."""
+    if client.client_secret or response.status_code != 400:
+        return False
+    body = json_body(response)
+    return (
+        isinstance(body, dict)
+        and body.get("error") == "invalid_request"
+        and "client_secret" in str(body.get("error_description", ""))
+    )
 
 
 def parse_token_response(
