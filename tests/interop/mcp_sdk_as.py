@@ -335,6 +335,24 @@ async def _page_app(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+class ScopeChallengingRequireAuth(RequireAuthMiddleware):
+    """``RequireAuthMiddleware`` whose challenges also carry ``scope`` (RFC 6750 §3), which the
+    SDK's own leaves out: it names the required scope only in ``error_description``."""
+
+    async def _send_auth_error(self, send: Send, status_code: int, error: str, description: str) -> None:
+        scope_param = f', scope="{" ".join(self.required_scopes)}"'.encode()
+
+        async def with_scope(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [
+                    (name, value + scope_param if name == b"www-authenticate" else value)
+                    for name, value in message["headers"]
+                ]}
+            await send(message)
+
+        await super()._send_auth_error(with_scope, status_code, error, description)
+
+
 def _reserve_port() -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -371,7 +389,8 @@ class McpSdkServers:
     ``issuer_trailing_slash``: give ``create_auth_routes`` (the AS metadata's ``issuer``) the
     issuer as ``AnyHttpUrl("http://127.0.0.1:P")``, which pydantic normalises to
     ``http://127.0.0.1:P/``, instead of ``AuthSettings.issuer_url`` (which keeps the empty path).
-    ``prm_issuer_trailing_slash``: the same for the PRM's ``authorization_servers``. ``valid_scopes``: ``ClientRegistrationOptions.valid_scopes``, which
+    ``prm_issuer_trailing_slash``: the same for the PRM's ``authorization_servers``.
+    ``challenge_scope``: the resource's challenges carry ``scope`` (the SDK's do not). ``valid_scopes``: ``ClientRegistrationOptions.valid_scopes``, which
     is also the metadata's ``scopes_supported``; ``None`` leaves both out.
     """
 
@@ -379,6 +398,7 @@ class McpSdkServers:
     required_scopes: list[str] = field(default_factory=lambda: ["read"])
     issuer_trailing_slash: bool = False
     prm_issuer_trailing_slash: bool = False
+    challenge_scope: bool = False
     hits: list[Hit] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -416,11 +436,11 @@ class McpSdkServers:
         metadata_url = build_resource_metadata_url(settings.resource_server_url)
         self.resource_metadata_url = str(metadata_url)
         verifier = IntrospectionTokenVerifier(as_base + "/introspect")
+        require = ScopeChallengingRequireAuth if self.challenge_scope else RequireAuthMiddleware
         rs_app = Starlette(
             routes=[
-                Route("/docs/admin", endpoint=RequireAuthMiddleware(_page_app, ["read", "write"], metadata_url)),
-                Route("/docs/{page:path}", endpoint=RequireAuthMiddleware(_page_app, self.required_scopes,
-                                                                          metadata_url)),
+                Route("/docs/admin", endpoint=require(_page_app, ["read", "write"], metadata_url)),
+                Route("/docs/{page:path}", endpoint=require(_page_app, self.required_scopes, metadata_url)),
                 *create_protected_resource_routes(
                     resource_url=settings.resource_server_url,
                     authorization_servers=[prm_issuer_url],

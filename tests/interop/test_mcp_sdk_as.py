@@ -308,6 +308,47 @@ def test_deny_on_the_consent_page_ends_the_flow_with_access_denied(
     assert store.list() == [] and servers.provider.access_tokens == {}
 
 
+# -- step-up: the SDK's RequireAuthMiddleware names the missing scope only in prose -----------------
+
+
+def test_step_up_without_a_scope_in_the_challenge_is_one_fruitless_authorization_then_the_403(
+    servers: McpSdkServers, browser: Browser, trace: list[str], store: Any
+) -> None:
+    # RequireAuthMiddleware answers 403 insufficient_scope with error_description="Required scope:
+    # write" and no scope= parameter (RFC 6750 §3 makes it optional; the MCP spec says SHOULD).
+    # agentfetch asks for the union of the granted and the challenged scopes, which is what it
+    # already has: one authorization that cannot help, then the 403 is handed back. No loop.
+    with httpx.Client(auth=make_auth(store, browser, trace)) as client:
+        assert client.get(servers.url()).status_code == 200
+        servers.clear_hits()
+        response = client.get(servers.url("admin"))
+    assert response.status_code == 403
+    assert 'error="insufficient_scope"' in response.headers["www-authenticate"]
+    assert "scope=" not in response.headers["www-authenticate"].replace("insufficient_scope", "")
+    assert servers.agent_hits() == [
+        ("RS", "GET", "/docs/admin", 403),
+        ("AS", "POST", "/token", 200),
+        ("RS", "GET", "/docs/admin", 403),
+    ]
+    assert [p.scopes for p in servers.provider.authorize_params] == [["read"], ["read"]]
+
+
+def test_step_up_when_the_challenge_names_the_scope(browser: Browser, trace: list[str], store: Any) -> None:
+    with McpSdkServers(challenge_scope=True) as servers:
+        with httpx.Client(auth=make_auth(store, browser, trace)) as client:
+            assert client.get(servers.url()).status_code == 200
+            servers.clear_hits()
+            response = client.get(servers.url("admin"))
+        assert response.status_code == 200 and "/docs/admin for alice" in response.text
+        assert servers.agent_hits() == [
+            ("RS", "GET", "/docs/admin", 403),
+            ("AS", "POST", "/token", 200),
+            ("RS", "GET", "/docs/admin", 200),
+        ]
+        assert [p.scopes for p in servers.provider.authorize_params] == [["read"], ["read", "write"]]
+        assert set(store.list()[0].tokens.scope.split()) == {"read", "write"}
+
+
 # -- redirect URI: the SDK matches the registered URI exactly, port included ---------------------
 
 
@@ -386,3 +427,35 @@ def test_issuer_with_the_trailing_slash_pydantic_adds(
         # Stored under the issuer the server states (the one RFC 9207 ``iss`` would echo).
         assert store.list()[0].key.issuer == servers.issuer
         assert store.registration_get(servers.issuer)["client_id"] in servers.provider.clients
+
+
+# -- the command line, with the user agent as BROWSER ---------------------------------------------
+
+
+def test_cli_fetch_then_logout_with_the_user_agent_as_browser(servers: McpSdkServers, tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from agentfetch.demo.useragent import browser_command
+
+    env = {**os.environ, "AGENTFETCH_HOME": str(tmp_path / "home"), "AGENTFETCH_STORE": "file",
+           "BROWSER": browser_command(username="alice", password=USERS["alice"], background=True)}
+    env.pop("AGENTFETCH_CONSENT", None)
+    env.pop("AGENTFETCH_DEBUG", None)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "agentfetch", *args], capture_output=True, text=True,
+                              timeout=120, env=env, stdin=subprocess.DEVNULL)
+
+    fetched = run(servers.url(), "--consent", "allow", "--json")
+    assert fetched.returncode == 0, fetched.stderr
+    assert "MCP SDK protected page /docs/page for alice" in json.loads(fetched.stdout)["markdown"]
+    assert len(servers.provider.access_tokens) == 1 and len(servers.provider.refresh_tokens) == 1
+
+    logout = run("auth", "logout", servers.url())
+    assert logout.returncode == 0, logout.stderr
+    assert servers.provider.access_tokens == {} and servers.provider.refresh_tokens == {}
+    again = run(servers.url(), "--consent", "deny")
+    assert again.returncode == 5  # nothing stored any more: authorization needed, and refused
