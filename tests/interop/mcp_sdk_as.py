@@ -33,6 +33,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from urllib.parse import urlsplit
 from pydantic import AnyHttpUrl
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -390,7 +391,9 @@ class McpSdkServers:
     issuer as ``AnyHttpUrl("http://127.0.0.1:P")``, which pydantic normalises to
     ``http://127.0.0.1:P/``, instead of ``AuthSettings.issuer_url`` (which keeps the empty path).
     ``prm_issuer_trailing_slash``: the same for the PRM's ``authorization_servers``.
-    ``challenge_scope``: the resource's challenges carry ``scope`` (the SDK's do not). ``valid_scopes``: ``ClientRegistrationOptions.valid_scopes``, which
+    ``challenge_scope``: the resource's challenges carry ``scope`` (the SDK's do not).
+    ``resource_path``: the resource identifier's path (``resource_server_url``); the pages are
+    always under ``/docs/``, so ``""`` or ``"/"`` make the whole origin the resource. ``valid_scopes``: ``ClientRegistrationOptions.valid_scopes``, which
     is also the metadata's ``scopes_supported``; ``None`` leaves both out.
     """
 
@@ -399,13 +402,14 @@ class McpSdkServers:
     issuer_trailing_slash: bool = False
     prm_issuer_trailing_slash: bool = False
     challenge_scope: bool = False
+    resource_path: str = "/docs"
     hits: list[Hit] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._as_sock, self._rs_sock = _reserve_port(), _reserve_port()
         as_base = f"http://127.0.0.1:{self._as_sock.getsockname()[1]}"
         rs_base = f"http://127.0.0.1:{self._rs_sock.getsockname()[1]}"
-        self.resource = rs_base + "/docs"
+        self.resource = rs_base + self.resource_path
         settings = AuthSettings(
             issuer_url=as_base,  # type: ignore[arg-type]
             resource_server_url=self.resource,  # type: ignore[arg-type]
@@ -435,6 +439,7 @@ class McpSdkServers:
         assert settings.resource_server_url is not None
         metadata_url = build_resource_metadata_url(settings.resource_server_url)
         self.resource_metadata_url = str(metadata_url)
+        self.prm_path = urlsplit(self.resource_metadata_url).path
         verifier = IntrospectionTokenVerifier(as_base + "/introspect")
         require = ScopeChallengingRequireAuth if self.challenge_scope else RequireAuthMiddleware
         rs_app = Starlette(
@@ -459,7 +464,7 @@ class McpSdkServers:
         self.as_base, self.rs_base = as_base, rs_base
 
     def url(self, path: str = "page") -> str:
-        return f"{self.resource}/{path}"
+        return f"{self.rs_base}/docs/{path}"
 
     def as_endpoint(self, path: str) -> str:
         return self.as_base + path

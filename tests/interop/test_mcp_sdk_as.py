@@ -36,7 +36,6 @@ try:  # a package when tests/interop gets an __init__.py, a rootdir module other
 except ImportError:
     from mcp_sdk_as import USERS, McpSdkServers  # type: ignore[import-not-found,no-redef]
 
-PRM = "/.well-known/oauth-protected-resource/docs"
 ASM = "/.well-known/oauth-authorization-server"
 
 
@@ -98,7 +97,7 @@ def authorize_query(url: str) -> dict[str, str]:
 def first_flow(servers: McpSdkServers) -> list[tuple[str, str, str, int]]:
     return [
         ("RS", "GET", "/docs/page", 401),
-        ("RS", "GET", PRM, 200),
+        ("RS", "GET", servers.prm_path, 200),
         ("AS", "GET", ASM, 200),
         ("AS", "POST", "/register", 201),
         ("AS", "POST", "/token", 200),
@@ -364,6 +363,17 @@ def test_a_fresh_authorization_reuses_the_registered_loopback_port(
     assert len(servers.provider.clients) == 1 and len(browser.opened) == 2
     first, second = (p.redirect_uri for p in servers.provider.authorize_params)
     assert str(first) == str(second)
+    # Why the port matters here: the SDK compares redirect_uri with the registered ones exactly
+    # (no RFC 8252 §7.3 any-port rule), and refuses another port to the browser, with a 400 page
+    # that never reaches the client's listener.
+    (client_id,) = servers.provider.clients
+    other_port = str(first).replace(f":{urlsplit(str(first)).port}/", ":1/")
+    refused = httpx.get(servers.as_endpoint("/authorize"), params={
+        "response_type": "code", "client_id": client_id, "redirect_uri": other_port,
+        "code_challenge": "x" * 43, "code_challenge_method": "S256", "state": "s",
+    })
+    assert refused.status_code == 400 and "location" not in refused.headers
+    assert refused.json()["error"] == "invalid_request" and "not registered" in refused.json()["error_description"]
 
 
 def test_a_busy_registered_port_means_one_new_registration(
@@ -427,6 +437,24 @@ def test_issuer_with_the_trailing_slash_pydantic_adds(
         # Stored under the issuer the server states (the one RFC 9207 ``iss`` would echo).
         assert store.list()[0].key.issuer == servers.issuer
         assert store.registration_get(servers.issuer)["client_id"] in servers.provider.clients
+
+
+@pytest.mark.parametrize("resource_path", ["", "/"], ids=["origin", "origin-slash"])
+def test_a_resource_that_is_the_whole_origin(
+    resource_path: str, browser: Browser, trace: list[str], store: Any
+) -> None:
+    # resource_server_url "http://h:p" (AuthSettings keeps the empty path) or "http://h:p/": the PRM
+    # is at the root well-known URL and names that exact string; the token is bound to it and the
+    # SDK's BearerAuthBackend compares it to resource_server_url, a trailing slash aside.
+    with McpSdkServers(resource_path=resource_path) as servers:
+        assert servers.prm_path == "/.well-known/oauth-protected-resource"
+        assert httpx.get(servers.resource_metadata_url).json()["resource"] == servers.resource
+        servers.clear_hits()
+        with httpx.Client(auth=make_auth(store, browser, trace)) as client:
+            assert client.get(servers.url()).status_code == 200
+        assert servers.agent_hits() == first_flow(servers)
+        (params,) = servers.provider.authorize_params
+        assert params.resource == servers.resource and store.list()[0].key.resource == servers.resource
 
 
 # -- the command line, with the user agent as BROWSER ---------------------------------------------
