@@ -262,6 +262,30 @@ def test_refresh_token_revoked_at_the_server_means_one_fresh_authorization(
     assert len(browser.opened) == 2 and "invalid_grant" in "\n".join(trace)
 
 
+def test_a_restarted_in_memory_server_forgets_the_client_and_one_new_registration_follows(
+    servers: McpSdkServers, browser: Browser, trace: list[str], store: Any
+) -> None:
+    # The SDK's example providers keep clients in memory: after a restart the stored registration
+    # is dead, and the SDK's ClientAuthenticator answers the refresh with 401 invalid_client.
+    with httpx.Client(auth=make_auth(store, browser, trace)) as client:
+        assert client.get(servers.url()).status_code == 200
+        old_client_id = store.list()[0].key.client_id
+        servers.provider.reset()
+        servers.clear_hits()
+        assert client.get(servers.url()).status_code == 200
+    assert servers.agent_hits() == [
+        ("RS", "GET", "/docs/page", 401),
+        ("AS", "POST", "/token", 401),
+        ("AS", "POST", "/register", 201),
+        ("AS", "POST", "/token", 200),
+        ("RS", "GET", "/docs/page", 200),
+    ]
+    (new_client_id,) = servers.provider.clients
+    assert new_client_id != old_client_id and store.list()[0].key.client_id == new_client_id
+    assert store.registration_get(servers.issuer)["client_id"] == new_client_id
+    assert len(browser.opened) == 2 and "invalid_client" in "\n".join(trace)
+
+
 # -- revocation ----------------------------------------------------------------------------------
 
 
