@@ -62,10 +62,18 @@ class Browser:
         return True
 
 
-@pytest.fixture
-def servers() -> Iterator[McpSdkServers]:
+@pytest.fixture(scope="module")
+def running_servers() -> Iterator[McpSdkServers]:
     with McpSdkServers() as running:
         yield running
+
+
+@pytest.fixture
+def servers(running_servers: McpSdkServers) -> McpSdkServers:
+    """The default servers, with the provider's clients, codes, tokens and knobs wiped."""
+    running_servers.provider.reset()
+    running_servers.clear_hits()
+    return running_servers
 
 
 @pytest.fixture
