@@ -155,6 +155,16 @@ def _union(*groups: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(s for group in groups for s in group))
 
 
+def _scope_refused(response: httpx.Response) -> bool:
+    """An RFC 7591 §3.2.2 error about the registered ``scope``."""
+    if response.status_code != 400:
+        return False
+    body = json_body(response)
+    if not isinstance(body, dict) or body.get("error") not in ("invalid_client_metadata", "invalid_scope"):
+        return False
+    return body["error"] == "invalid_scope" or "scope" in str(body.get("error_description", "")).lower()
+
+
 class Core:
     """One OAuth client's protocol logic. Stateless between calls except for the store."""
 
@@ -590,14 +600,23 @@ class Core:
         grants: tuple[str, ...] = ("authorization_code", "refresh_token")
         if server.device_authorization_endpoint and DEVICE_GRANT in server.grant_types_supported:
             grants += (DEVICE_GRANT,)
-        request = registration_request(
-            server.registration_endpoint,  # type: ignore[arg-type]
-            redirect_uri=listener.redirect_uri,
-            client_name=self.s.client_name,
-            scopes=_union(server.scopes_supported, scopes) if server.scopes_supported else scopes,
-            grant_types=grants,
-        )
-        response = yield from self._send("registration", request, attempt.template)
+        registered = _union(server.scopes_supported, scopes) if server.scopes_supported else scopes
+
+        def request_for(registered: tuple[str, ...]) -> httpx.Request:
+            return registration_request(
+                server.registration_endpoint,  # type: ignore[arg-type]
+                redirect_uri=listener.redirect_uri,
+                client_name=self.s.client_name,
+                scopes=registered,
+                grant_types=grants,
+            )
+
+        response = yield from self._send("registration", request_for(registered), attempt.template)
+        if server.scopes_supported and set(registered) - set(server.scopes_supported) and _scope_refused(response):
+            # node oidc-provider registers only scopes it advertises; a resource's own scopes
+            # (RFC 8707) are not among them, yet may be requested. Register the advertised ones.
+            self.log("registration: the server refused scopes it does not advertise; registering its own")
+            response = yield from self._send("registration", request_for(server.scopes_supported), attempt.template)
         record = parse_registration(response, issuer=server.issuer, redirect_uri=listener.redirect_uri)
         self.log(f"registration: client_id={record['client_id']} redirect_uri={listener.redirect_uri}")
         return ClientPlan(
