@@ -64,11 +64,16 @@ class _PageParser(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.forms: list[_Form] = []
         self.text: list[str] = []
+        self.links: list[list[str]] = []  # [href, text]
         self._button: _Button | None = None
+        self._link: list[str] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
-        if tag == "form":
+        if tag == "a" and a.get("href"):
+            self._link = [a["href"], ""]
+            self.links.append(self._link)
+        elif tag == "form":
             self.forms.append(_Form(a.get("action", ""), a.get("method", "get").lower()))
         elif not self.forms:
             return
@@ -87,10 +92,14 @@ class _PageParser(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "button":
             self._button = None
+        elif tag == "a":
+            self._link = None
 
     def handle_data(self, data: str) -> None:
         if self._button is not None:
             self._button.text += data.strip()
+        if self._link is not None:
+            self._link[1] += data.strip()
         if data.strip():
             self.text.append(data.strip())
 
@@ -143,6 +152,17 @@ def _choose_button(form: _Form, approve: bool) -> _Button | None:
     raise AuthorizationError(f"the page offers no button to {'approve' if approve else 'deny'}")
 
 
+def _deny_link(form: _Form, links: list[list[str]]) -> str | None:
+    """A consent page whose only button continues and whose way out is a link (node
+    oidc-provider: "Continue" and "[ Cancel ]"): the link is how a person says no."""
+    if any(_DENY.search(button.label) for button in form.buttons):
+        return None
+    for href, text in links:
+        if _DENY.search(text) and not href.startswith(("#", "javascript:")):
+            return href
+    return None
+
+
 def walk(
     authorize_url: str,
     *,
@@ -193,6 +213,10 @@ def walk(
                 logins += 1
                 if logins > 1:
                     raise AuthorizationError(f"login as {username} failed: {page_text}")
+            deny_link = None if approve or form.has_password() else _deny_link(form, parser.links)
+            if deny_link is not None:
+                method, url, data = "GET", urljoin(str(response.url), deny_link), None
+                continue
             payload = _fill(form, username, password)
             button = _choose_button(form, approve)
             if button is not None and button.name:

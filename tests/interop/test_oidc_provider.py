@@ -487,3 +487,22 @@ def test_async_oauth_on_a_plain_httpx_client(
     response = asyncio.run(run())
     assert response.status_code == 200, (log, oidc_browser.errors, oidc_provider.log())
     assert "Hello alice" in response.text
+
+
+def test_the_human_cancels_on_the_consent_page(
+    oidc: ProtectedResource, oidc_provider: OidcProvider, oidc_store: Any
+) -> None:
+    """oidc-provider's consent page has one button (Continue) and a "[ Cancel ]" link; cancelling
+    comes back as ``error=access_denied`` with ``iss``, and nothing is stored."""
+    from agentfetch.errors import AccessDenied
+
+    browser = OidcBrowser(approve=False)
+    log: list[str] = []
+    with _fetcher(browser, oidc_store, log) as fetcher, pytest.raises(AccessDenied):
+        fetcher.fetch(oidc.resource() + "/secret")
+    assert browser.errors == []
+    callback = browser.callback_params()
+    assert callback["error"] == "access_denied" and callback["iss"] == oidc_provider.issuer
+    assert "code" not in callback
+    assert oidc_store.list() == [] and oidc_store.registration_get(oidc_provider.issuer) is None
+    assert [r.status for r in oidc.requests] == [401, 200]  # the challenge and the PRM, never a token
