@@ -31,7 +31,7 @@ from ._config import DEMO_USERS
 __all__ = ["browser_command", "main", "walk"]
 
 _APPROVE = re.compile(r"allow|approve|accept|authori[sz]e|consent|grant|yes", re.I)
-_DENY = re.compile(r"deny|reject|decline|cancel|refuse|\bno\b", re.I)
+_DENY = re.compile(r"deny|reject|decline|cancel|refuse|abort|\bno\b", re.I)
 _USERNAME = re.compile(r"user|login|email|account", re.I)
 _TEXTUAL = {"text", "email", ""}
 _MAX_STEPS = 25
@@ -144,11 +144,16 @@ def _choose_button(form: _Form, approve: bool) -> _Button | None:
         return None
     wanted = _APPROVE if approve else _DENY
     for button in form.buttons:
-        if wanted.search(button.label):
+        # value="yes" on an Abort button (node oidc-provider) is not an approval.
+        if wanted.search(button.label) and not (approve and _DENY.search(button.label)):
             return button
     # A page with one plain button (sign in, continue) is not a decision: press it either way.
     if len(form.buttons) == 1 and not _DENY.search(form.buttons[0].label):
         return form.buttons[0]
+    # Continue next to a way out (node oidc-provider's device confirmation: Continue, [ Abort ]).
+    plain = [b for b in form.buttons if not _DENY.search(b.label)]
+    if approve and len(plain) == 1:
+        return plain[0]
     raise AuthorizationError(f"the page offers no button to {'approve' if approve else 'deny'}")
 
 

@@ -506,3 +506,62 @@ def test_the_human_cancels_on_the_consent_page(
     assert "code" not in callback
     assert oidc_store.list() == [] and oidc_store.registration_get(oidc_provider.issuer) is None
     assert [r.status for r in oidc.requests] == [401, 200]  # the challenge and the PRM, never a token
+
+
+def _device_human(log: list[str], results: list[str], approve: bool = True) -> Any:
+    """A log sink that plays the human on another device: when agentfetch shows the code, it
+    opens ``verification_uri_complete`` (in a thread, as a phone would) and walks the pages."""
+    import re
+
+    from agentfetch.demo.useragent import walk
+
+    def use(url: str) -> None:
+        try:
+            results.append(walk(url, username="alice", password=PASSWORD, approve=approve))
+        except Exception as exc:  # surfaced by the test's assertions
+            results.append(repr(exc))
+
+    def sink(line: str) -> None:
+        log.append(line)
+        match = re.search(r"\(or open (\S+)\)", line)
+        if line.startswith("device:") and match:
+            threading.Thread(target=use, args=(match.group(1),), daemon=True).start()
+
+    return sink
+
+
+def test_device_flow_when_no_browser_can_start(
+    oidc: ProtectedResource, oidc_provider: OidcProvider, oidc_store: Any
+) -> None:
+    """RFC 8628: ``open_browser`` fails, oidc-provider has a device endpoint; the human confirms
+    the code on its ``/device`` page (Continue / [ Abort ]), signs in and consents."""
+    log: list[str] = []
+    walked: list[str] = []
+    with Fetcher(consent="allow", open_browser=lambda url: False, log=_device_human(log, walked),
+                 store=oidc_store, auth_timeout=30) as fetcher:
+        result = fetcher.fetch(oidc.resource() + "/from-a-server")
+    assert result.status == 200, (log, walked, oidc_provider.log())
+    assert "Hello alice" in result.markdown
+    device_line = next(line for line in log if line.startswith("device:"))
+    assert f"{oidc_provider.issuer}/device" in device_line
+    (credential,) = oidc_store.list()
+    assert credential.tokens.refresh_token and credential.subject == "alice"
+    (claims,) = oidc.tokens_seen
+    assert claims["aud"] == oidc.resource()
+    grants = [e for e in oidc_provider.events("token")
+              if e["grant_type"] == "urn:ietf:params:oauth:grant-type:device_code"]
+    assert grants and grants[-1]["resource"] == oidc.resource()
+
+
+def test_device_flow_aborted_by_the_human(
+    oidc: ProtectedResource, oidc_provider: OidcProvider, oidc_store: Any
+) -> None:
+    from agentfetch.errors import AccessDenied
+
+    log: list[str] = []
+    walked: list[str] = []
+    with Fetcher(consent="allow", open_browser=lambda url: False,
+                 log=_device_human(log, walked, approve=False), store=oidc_store, auth_timeout=30) as fetcher:
+        with pytest.raises(AccessDenied):
+            fetcher.fetch(oidc.resource())
+    assert oidc_store.list() == []

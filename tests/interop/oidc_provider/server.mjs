@@ -69,6 +69,7 @@ server.listen(Number(args.port), '127.0.0.1', () => {
       devInteractions: { enabled: true },
       registration: { enabled: true },
       revocation: { enabled: true },
+      deviceFlow: { enabled: true }, // RFC 8628, for agents with no browser
       introspection: { enabled: false },
       resourceIndicators: {
         enabled: true,
