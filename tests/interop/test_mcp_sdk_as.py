@@ -448,6 +448,24 @@ def test_without_valid_scopes_the_client_registers_the_scopes_it_will_request(
         assert client_info.scope == "read"
 
 
+@pytest.mark.parametrize("valid_scopes", [["read", "write"], None], ids=["valid-scopes", "no-valid-scopes"])
+def test_a_resource_that_requires_no_scope(
+    valid_scopes: list[str] | None, browser: Browser, trace: list[str], store: Any
+) -> None:
+    # required_scopes=[]: the PRM says "scopes_supported": [] and the challenge names none, so no
+    # scope parameter is sent at all; the SDK passes scopes=None to the provider and accepts it.
+    with McpSdkServers(required_scopes=[], valid_scopes=valid_scopes) as servers:
+        assert httpx.get(servers.resource_metadata_url).json()["scopes_supported"] == []
+        servers.clear_hits()
+        with httpx.Client(auth=make_auth(store, browser, trace)) as client:
+            assert client.get(servers.url()).status_code == 200
+        assert servers.agent_hits() == first_flow(servers)
+        assert "scope" not in authorize_query(browser.opened[0])
+        assert [p.scopes for p in servers.provider.authorize_params] == [None]
+        (client_info,) = servers.provider.clients.values()
+        assert client_info.scope == (" ".join(valid_scopes) if valid_scopes else None)
+
+
 @pytest.mark.parametrize(
     ("as_slash", "prm_slash"), [(True, True), (True, False), (False, True)], ids=["both", "as-only", "prm-only"]
 )
