@@ -31,9 +31,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from urllib.parse import urlsplit
+
 import httpx
 import uvicorn
-from urllib.parse import urlsplit
 from pydantic import AnyHttpUrl
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -393,8 +394,10 @@ class McpSdkServers:
     ``prm_issuer_trailing_slash``: the same for the PRM's ``authorization_servers``.
     ``challenge_scope``: the resource's challenges carry ``scope`` (the SDK's do not).
     ``resource_path``: the resource identifier's path (``resource_server_url``); the pages are
-    always under ``/docs/``, so ``""`` or ``"/"`` make the whole origin the resource. ``valid_scopes``: ``ClientRegistrationOptions.valid_scopes``, which
-    is also the metadata's ``scopes_supported``; ``None`` leaves both out.
+    always under ``/docs/``, so ``""`` or ``"/"`` make the whole origin the resource.
+    ``valid_scopes``: ``ClientRegistrationOptions.valid_scopes``, which is also the metadata's
+    ``scopes_supported``; ``None`` leaves both out. ``required_scopes``: ``AuthSettings.required_scopes``,
+    which the pages need and the PRM lists as ``scopes_supported``.
     """
 
     valid_scopes: list[str] | None = field(default_factory=lambda: ["read", "write"])

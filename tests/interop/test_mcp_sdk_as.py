@@ -312,18 +312,43 @@ def test_logout_revokes_at_the_sdk_revocation_endpoint(
     # "client_secret: Field required". agentfetch then sends the empty secret (RFC 6749 §2.3.1).
     # The SDK revokes the whole grant on the first (refresh token) revocation, so the access token
     # revocation finds nothing and gets the RFC 7009 §2.2 200 for an unknown token.
-    assert servers.agent_hits() == [
-        ("AS", "POST", "/revoke", 400),
-        ("AS", "POST", "/revoke", 200),
-        ("AS", "POST", "/revoke", 400),
-        ("AS", "POST", "/revoke", 200),
-    ]
-    assert "revoke (refresh_token, empty client_secret)" in "\n".join(trace)
+    from mcp.server.auth.handlers.revoke import RevocationRequest
+
+    if RevocationRequest.model_fields["client_secret"].is_required():
+        assert servers.agent_hits() == [("AS", "POST", "/revoke", 400), ("AS", "POST", "/revoke", 200)] * 2
+        assert "revoke (refresh_token, empty client_secret)" in "\n".join(trace)
+    else:  # a later SDK that takes RFC 7009 as written
+        assert servers.agent_hits() == [("AS", "POST", "/revoke", 200)] * 2
     assert servers.provider.revoked[:1] == ["refresh_token"]
     assert tokens.access_token not in servers.provider.access_tokens
     assert tokens.refresh_token not in servers.provider.refresh_tokens
     # The resource server agrees: the old token no longer opens the page.
     assert httpx.get(servers.url(), headers={"Authorization": f"Bearer {tokens.access_token}"}).status_code == 401
+
+
+def test_the_empty_secret_retry_answers_only_the_sdk_refusal_of_a_public_client() -> None:
+    from agentfetch.oauth.tokens import ClientIdentity, revocation_request, revocation_wants_secret_field
+
+    public, confidential = ClientIdentity("c"), ClientIdentity("c", "s3cret", "client_secret_post")
+    request = httpx.Request("POST", "http://127.0.0.1:1/revoke")
+
+    def answer(status: int, body: dict[str, str]) -> httpx.Response:
+        return httpx.Response(status, json=body, request=request)
+
+    sdk = answer(400, {"error": "invalid_request", "error_description": "client_secret: Field required"})
+    assert revocation_wants_secret_field(sdk, public)
+    assert not revocation_wants_secret_field(sdk, confidential)
+    assert not revocation_wants_secret_field(answer(200, {}), public)
+    other_400 = answer(400, {"error": "invalid_request", "error_description": "token: Field required"})
+    assert not revocation_wants_secret_field(other_400, public)
+    assert not revocation_wants_secret_field(answer(401, {"error": "invalid_client"}), public)
+    first = revocation_request("http://127.0.0.1:1/revoke", client=public, token="t", token_type_hint="refresh_token")
+    retry = revocation_request("http://127.0.0.1:1/revoke", client=public, token="t", token_type_hint="refresh_token",
+                               empty_secret=True)
+    assert b"client_secret" not in first.read() and b"client_secret=&" in retry.read() + b"&"
+    kept = revocation_request("http://127.0.0.1:1/revoke", client=confidential, token="t",
+                              token_type_hint="refresh_token", empty_secret=True)
+    assert b"client_secret=s3cret" in kept.read()
 
 
 # -- the human says no ---------------------------------------------------------------------------
