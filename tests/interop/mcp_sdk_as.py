@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import uvicorn
@@ -68,10 +68,12 @@ class Hit:
     method: str
     path: str
     status: int
+    #: The request's form fields, for form posts (the token and revocation requests).
+    form: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
 
 class _RequestLog:
-    """ASGI middleware: records (method, path, status) of every request."""
+    """ASGI middleware: records (method, path, status, form) of every request."""
 
     def __init__(self, app: ASGIApp, hits: list[Hit], server: str) -> None:
         self.app = app
@@ -83,16 +85,27 @@ class _RequestLog:
             await self.app(scope, receive, send)
             return
         logged = False
+        body = bytearray()
+
+        async def reading() -> Any:
+            message = await receive()
+            if message["type"] == "http.request":
+                body.extend(message.get("body", b""))
+            return message
 
         async def record(message: Any) -> None:
             nonlocal logged
             if message["type"] == "http.response.start" and not logged:
                 # Logged before the response leaves, so a client that has its answer finds it here.
                 logged = True
-                self.hits.append(Hit(self.server, scope["method"], scope["path"], message["status"]))
+                headers = dict(scope.get("headers") or [])
+                form: dict[str, str] = {}
+                if headers.get(b"content-type", b"").startswith(b"application/x-www-form-urlencoded"):
+                    form = dict(parse_qsl(body.decode(), keep_blank_values=True))
+                self.hits.append(Hit(self.server, scope["method"], scope["path"], message["status"], form))
             await send(message)
 
-        await self.app(scope, receive, record)
+        await self.app(scope, receive if scope["method"] == "GET" else reading, record)
 
 
 class InMemoryProvider(OAuthAuthorizationServerProvider[AuthorizationCode, RefreshToken, AccessToken]):
@@ -474,6 +487,10 @@ class McpSdkServers:
 
     def clear_hits(self) -> None:
         self.hits.clear()
+
+    def forms(self, path: str) -> list[dict[str, str]]:
+        """The form fields of each POST to the authorization server's ``path``, in order."""
+        return [h.form for h in self.hits if h.server == "AS" and h.method == "POST" and h.path == path]
 
     def agent_hits(self) -> list[tuple[str, str, str, int]]:
         """What the client itself sent to either server, in order: the browser's pages and the

@@ -163,6 +163,11 @@ def test_first_fetch_runs_every_step_then_the_second_is_one_request(
     assert landed.startswith(str(params.redirect_uri)) and "code=" in landed and "iss=" not in landed
     (access,) = servers.provider.access_tokens.values()
     assert access.resource == servers.resource and access.subject == "alice"
+    # The token request: PKCE verifier, the same redirect URI, RFC 8707 resource, a public client.
+    (token_form,) = servers.forms("/token")
+    assert token_form["grant_type"] == "authorization_code" and token_form["code_verifier"]
+    assert token_form["resource"] == servers.resource and token_form["client_id"] == client.client_id
+    assert token_form["redirect_uri"] == str(params.redirect_uri) and "client_secret" not in token_form
 
     from agentfetch.store import open_store
 
@@ -172,7 +177,9 @@ def test_first_fetch_runs_every_step_then_the_second_is_one_request(
     assert credential.token_endpoint == servers.as_endpoint("/token")
     assert credential.revocation_endpoint == servers.as_endpoint("/revoke")
     assert credential.tokens.refresh_token and credential.tokens.scope == "read"
-    for step in ("challenge:", "PRM:", "AS metadata:", "registration:", "browser:", "callback:", "token:", "retry:"):
+    steps = ("challenge:", "PRM:", "AS metadata:", "registration:", "consent:", "browser:", "callback:", "token:",
+             "retry:")
+    for step in steps:
         assert any(line.startswith(step) for line in trace), step
     assert all(access.token not in line for line in trace)
 
@@ -218,6 +225,9 @@ def test_refresh_when_the_sdk_resource_server_says_invalid_token(
     assert after.refresh_token != before.refresh_token and after.refresh_token in servers.provider.refresh_tokens
     assert before.refresh_token not in servers.provider.refresh_tokens
     assert servers.provider.refresh_requests == [["read"]] and len(browser.opened) == 1
+    (refresh_form,) = servers.forms("/token")
+    assert refresh_form["grant_type"] == "refresh_token" and refresh_form["refresh_token"] == before.refresh_token
+    assert refresh_form["resource"] == servers.resource
 
 
 def test_refresh_before_expiry_in_a_later_process_needs_no_discovery(
@@ -317,6 +327,9 @@ def test_logout_revokes_at_the_sdk_revocation_endpoint(
     if RevocationRequest.model_fields["client_secret"].is_required():
         assert servers.agent_hits() == [("AS", "POST", "/revoke", 400), ("AS", "POST", "/revoke", 200)] * 2
         assert "revoke (refresh_token, empty client_secret)" in "\n".join(trace)
+        first, retry = servers.forms("/revoke")[:2]
+        assert "client_secret" not in first and retry["client_secret"] == ""
+        assert first["token"] == retry["token"] == tokens.refresh_token and retry["token_type_hint"] == "refresh_token"
     else:  # a later SDK that takes RFC 7009 as written
         assert servers.agent_hits() == [("AS", "POST", "/revoke", 200)] * 2
     assert servers.provider.revoked[:1] == ["refresh_token"]
