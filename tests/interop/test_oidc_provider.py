@@ -92,7 +92,8 @@ class ProtectedResource:
         self._thread.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread.is_alive():  # shutdown() waits for serve_forever, which a skip never started
+            self._server.shutdown()
         self._server.server_close()
 
     def reset(self) -> None:
@@ -128,6 +129,8 @@ class ProtectedResource:
             def _send(self, status: int, body: dict[str, Any] | str, headers: dict[str, str] | None = None) -> None:
                 payload = json.dumps(body) if isinstance(body, dict) else body
                 data = payload.encode()
+                # Recorded before answering: the client may look as soon as it has the answer.
+                rs.requests.append(Seen(self.command, self.path, status, "authorization" in self.headers))
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json" if isinstance(body, dict) else "text/plain")
                 self.send_header("Content-Length", str(len(data)))
@@ -135,7 +138,6 @@ class ProtectedResource:
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
-                rs.requests.append(Seen(self.command, self.path, status, "authorization" in self.headers))
 
             def do_GET(self) -> None:  # noqa: N802
                 path = urlsplit(self.path).path
@@ -195,6 +197,10 @@ def _node() -> str:
     node = shutil.which("node")
     if node is None:
         pytest.skip("node is not installed: the oidc-provider interop tests need Node.js 18+")
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, check=False).stdout.strip()
+    major = version.lstrip("v").split(".")[0]
+    if not major.isdigit() or int(major) < 18:
+        pytest.skip(f"node {version or '(unknown version)'} is too old: oidc-provider 8 needs Node.js 18+")
     if not (SERVER_DIR / "node_modules" / "oidc-provider" / "package.json").is_file():
         pytest.skip("oidc-provider is not installed: run `npm ci --prefix tests/interop/oidc_provider`")
     return node
@@ -565,3 +571,25 @@ def test_device_flow_aborted_by_the_human(
         with pytest.raises(AccessDenied):
             fetcher.fetch(oidc.resource())
     assert oidc_store.list() == []
+
+
+def test_logout_revokes_the_grant_at_oidc_provider(
+    oidc: ProtectedResource, oidc_provider: OidcProvider, oidc_browser: OidcBrowser, oidc_store: Any
+) -> None:
+    """RFC 7009 at oidc-provider's revocation endpoint: afterwards the refresh token is dead."""
+    log: list[str] = []
+    auth = OAuth(store=oidc_store, consent=default_consent("allow"), open_browser=oidc_browser,
+                 log=log.append, auth_timeout=20)
+    with httpx.Client(auth=auth) as client:
+        assert client.get(oidc.resource() + "/x").status_code == 200
+        (credential,) = oidc_store.list()
+        assert credential.revocation_endpoint == oidc_provider.issuer + "/token/revocation"
+        removed = auth.logout(client, oidc.resource() + "/x")
+    assert [key.resource for key in removed] == [oidc.resource()]
+    assert oidc_store.list() == []
+    assert any(line.startswith("revoke (refresh_token)") for line in log), log
+    refresh = httpx.post(credential.token_endpoint, data={
+        "grant_type": "refresh_token", "refresh_token": credential.tokens.refresh_token,
+        "client_id": credential.key.client_id, "resource": oidc.resource(),
+    })
+    assert refresh.status_code == 400 and refresh.json()["error"] == "invalid_grant"
