@@ -504,6 +504,26 @@ def test_a_resource_that_requires_no_scope(
         assert client_info.scope == (" ".join(valid_scopes) if valid_scopes else None)
 
 
+def test_a_resource_scope_the_authorization_server_does_not_know_ends_in_a_clear_error(
+    browser: Browser, trace: list[str], store: Any
+) -> None:
+    # The resource requires "admin", which is not among the AS's valid_scopes. The SDK refuses to
+    # register it (400 invalid_client_metadata "Requested scopes are not valid"); agentfetch then
+    # registers the advertised scopes, and the SDK refuses "admin" at /authorize with a redirect
+    # carrying error=invalid_scope, which ends the flow with the server's words. Nothing stored.
+    from agentfetch.errors import AuthorizationError
+
+    with McpSdkServers(required_scopes=["admin"]) as servers:
+        with httpx.Client(auth=make_auth(store, browser, trace)) as client, \
+                pytest.raises(AuthorizationError, match="invalid_scope") as raised:
+            client.get(servers.url())
+        assert "not registered with scope admin" in raised.value.message
+        assert servers.agent_hits()[-2:] == [("AS", "POST", "/register", 400), ("AS", "POST", "/register", 201)]
+        (client_info,) = servers.provider.clients.values()
+        assert client_info.scope == "read write"
+        assert store.list() == [] and servers.provider.access_tokens == {}
+
+
 @pytest.mark.parametrize(
     ("as_slash", "prm_slash"), [(True, True), (True, False), (False, True)], ids=["both", "as-only", "prm-only"]
 )
