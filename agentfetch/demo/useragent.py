@@ -67,10 +67,13 @@ class _PageParser(HTMLParser):
         self.links: list[list[str]] = []  # [href, text]
         self._button: _Button | None = None
         self._link: list[str] | None = None
+        self._hidden = 0  # inside <style> or <script>: not text a person reads
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
-        if tag == "a" and a.get("href"):
+        if tag in ("style", "script"):
+            self._hidden += 1
+        elif tag == "a" and a.get("href"):
             self._link = [a["href"], ""]
             self.links.append(self._link)
         elif tag == "form":
@@ -92,10 +95,14 @@ class _PageParser(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "button":
             self._button = None
+        elif tag in ("style", "script"):
+            self._hidden = max(0, self._hidden - 1)
         elif tag == "a":
             self._link = None
 
     def handle_data(self, data: str) -> None:
+        if self._hidden:
+            return
         if self._button is not None:
             self._button.text += data.strip()
         if self._link is not None:
