@@ -251,6 +251,11 @@ class Core:
                     return  # a second 403 after step-up is final (PROTOCOL.md §1)
                 stepped_up = True
                 granted = _scopes(sent.tokens.scope) if sent else ()
+                if sent is not None and granted and set(bearer.scopes) <= set(granted):
+                    # The challenge names nothing beyond the grant (RFC 6750 §3 makes
+                    # scope= optional): a new sign-in could only ask for the same again.
+                    self.log("step-up: the challenge names no scope beyond those granted; not asking the human again")
+                    return
                 # A refresh cannot widen a grant (RFC 6749 §6): fresh authorization.
                 sent = yield from self.authorize(
                     request, bearer, scopes=_union(granted, bearer.scopes), stale=sent, force=True
