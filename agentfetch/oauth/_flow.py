@@ -568,7 +568,7 @@ class Core:
                     if reregistered or server.registration_endpoint is None:
                         raise
                     reregistered = True
-                    self.log("authorize: redirect URI refused; registering again")
+                    self.log("authorize: client or redirect URI refused; registering again")
                     plan = ClientPlan(identity=None, redirect_host=plan.redirect_host)
                     continue
                 return credential
@@ -647,6 +647,8 @@ class Core:
             resource=resource.resource,
         )
         listener.expected_state = auth.state
+        if plan.registered and plan.new_registration is None:  # stored earlier, maybe forgotten since
+            yield from self._check_stored_registration(auth.url, template)
         self.s.notify(f"browser: open this URL to sign in: {auth.url}")
         opened = yield OpenBrowser(auth.url)
         if not opened:
@@ -676,6 +678,21 @@ class Core:
                 raise RedirectUriRejected(exc.message) from exc
             raise
         return self._keep(attempt, plan, tokens)
+
+    def _check_stored_registration(self, authorization_url: str, template: httpx.Request | None) -> Flow:
+        """Servers may forget a registration (a restart of an in-memory store),
+        and for an unknown client_id RFC 6749 §4.1.2.1 forbids redirecting back:
+        the human would face the server's error page while the listener waits
+        out the timeout. So before a stored registration goes to the browser,
+        the authorization URL is asked once; an error status means register again."""
+        from .authorize import RedirectUriRejected
+
+        check = httpx.Request("GET", authorization_url, headers={"Accept": "text/html"})
+        response = yield from self._send("authorize check", check, template)
+        if response.status_code >= 400:
+            raise RedirectUriRejected(
+                f"the authorization server refused the stored registration ({response.status_code})"
+            )
 
     def device_flow(self, attempt: Attempt, plan: ClientPlan) -> Flow:
         """RFC 8628 when no browser can be started here: show a code and a URL

@@ -411,7 +411,9 @@ def test_step_up_when_the_challenge_names_the_scope(browser: Browser, trace: lis
             ("AS", "POST", "/token", 200),
             ("RS", "GET", "/docs/admin", 200),
         ]
-        assert [p.scopes for p in servers.provider.authorize_params] == [["read"], ["read", "write"]]
+        # The step-up reuses the stored registration, so agentfetch first checks that the server still
+        # knows it (one GET of the authorization URL), then the browser opens the same URL.
+        assert [p.scopes for p in servers.provider.authorize_params] == [["read"], ["read", "write"], ["read", "write"]]
         assert set(store.list()[0].tokens.scope.split()) == {"read", "write"}
 
 
@@ -428,8 +430,9 @@ def test_a_fresh_authorization_reuses_the_registered_loopback_port(
         assert client.get(servers.url()).status_code == 200
     assert ("AS", "POST", "/register", 201) not in servers.agent_hits()
     assert len(servers.provider.clients) == 1 and len(browser.opened) == 2
-    first, second = (p.redirect_uri for p in servers.provider.authorize_params)
-    assert str(first) == str(second)
+    # The second flow reuses the stored registration: a check of the authorization URL, then the browser.
+    first, check, second = (p.redirect_uri for p in servers.provider.authorize_params)
+    assert str(first) == str(check) == str(second)
     # Why the port matters here: the SDK compares redirect_uri with the registered ones exactly
     # (no RFC 8252 §7.3 any-port rule), and refuses another port to the browser, with a 400 page
     # that never reaches the client's listener.

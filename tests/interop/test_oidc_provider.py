@@ -646,15 +646,9 @@ def test_a_restarted_provider_forgot_the_client_so_agentfetch_registers_again(
         rs.stop()
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "known limit (docs/oauth.md): a registration the provider has forgotten is noticed only at refresh. "
-    "With no refresh token to try, the fresh flow sends the dead client_id; oidc-provider shows its own "
-    "invalid_client error page instead of redirecting, so the listener waits out auth_timeout"))
-def test_a_restarted_provider_forgot_the_client_and_there_is_no_refresh_token(
+def test_a_restarted_provider_forgot_the_client_with_no_refresh_token_left_so_agentfetch_registers_again(
     tmp_path: Path, oidc_browser: OidcBrowser, oidc_store: Any
 ) -> None:
-    from agentfetch.errors import AuthorizationTimeout
-
     rs = ProtectedResource()
     try:
         first = _start_provider(rs, tmp_path / "first.log")
@@ -666,14 +660,18 @@ def test_a_restarted_provider_forgot_the_client_and_there_is_no_refresh_token(
             _stop_provider(first)
         second = _start_provider(rs, tmp_path / "second.log", port=urlsplit(first.issuer).port or 0)
         try:
-            with Fetcher(consent="allow", open_browser=oidc_browser, store=oidc_store, auth_timeout=3) as fetcher:
-                try:
-                    result = fetcher.fetch(rs.resource() + "/b")
-                except AuthorizationTimeout:
-                    result = None
-            assert oidc_browser.errors and "400" in str(oidc_browser.errors[-1])
+            # The stored registration is checked against the authorization endpoint before any
+            # browser opens: oidc-provider answers 400 invalid_client (RFC 6749 §4.1.2.1 forbids
+            # redirecting), so agentfetch registers again instead of stranding the human there.
+            trace: list[str] = []
+            with Fetcher(consent="allow", open_browser=oidc_browser, store=oidc_store, auth_timeout=30,
+                         log=trace.append) as fetcher:
+                result = fetcher.fetch(rs.resource() + "/b")
+            assert result.status == 200
+            assert not oidc_browser.errors
             assert "authorization.error: InvalidClient" in second.log()
-            assert result is not None and result.status == 200, "agentfetch should register again"
+            assert any(line.startswith("authorize check:") and line.endswith("-> 400") for line in trace)
+            assert any("registering again" in line for line in trace)
         finally:
             _stop_provider(second)
     finally:
