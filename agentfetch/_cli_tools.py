@@ -199,10 +199,8 @@ def register(app: typer.Typer) -> None:
     demo_app.command("serve")(serve)
     app.add_typer(demo_app, name="demo")
 
-    try:
-        from .integrations.cli import install_app, mcp_command
-    except ImportError:  # the integrations are optional pieces of the tree
-        return
+    from .integrations.cli import install_app, mcp_command
+
     app.command("mcp", help="Run the MCP server on stdio (for Goose, Claude Code, Codex, Cursor...).")(mcp_command)
     app.add_typer(install_app, name="install", help="Install agentfetch into OpenCode or Goose.")
 
@@ -211,11 +209,10 @@ def _demo_entry(
     ctx: typer.Context,
     user: Annotated[str, typer.Option("--user", help="Demo user to sign in as when no browser is usable.")] = "alice",
     browser: Annotated[bool | None, typer.Option("--browser/--no-browser", help="Use the system browser (default: when one is usable).", show_default=False)] = None,
-    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Also log every HTTP request.")] = False,
 ) -> None:
     """Start the embedded demo app and fetch its front page through the whole
     OAuth flow, showing each step. The Markdown goes to stdout."""
     if ctx.invoked_subcommand is None:
         from ._demo_run import run_demo
 
-        guarded(lambda: run_demo(user=user, use_browser=browser, verbose=verbose))
+        guarded(lambda: run_demo(user=user, use_browser=browser))

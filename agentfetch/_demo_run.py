@@ -45,7 +45,7 @@ def scripted_browser(username: str, password: str, on_error: Callable[[BaseExcep
     return open_url
 
 
-def run_demo(*, user: str = "alice", use_browser: bool | None = None, verbose: bool = False) -> None:
+def run_demo(*, user: str = "alice", use_browser: bool | None = None) -> None:
     from rich.console import Console
     from rich.markup import escape
 
