@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import threading
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -28,7 +29,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 from ..errors import AgentFetchError, AuthorizationError
 from ._config import DEMO_USERS
 
-__all__ = ["browser_command", "main", "walk"]
+__all__ = ["ScriptedBrowser", "browser_command", "main", "walk"]
 
 _APPROVE = re.compile(r"allow|approve|accept|authori[sz]e|consent|grant|yes", re.I)
 _DENY = re.compile(r"deny|reject|decline|cancel|refuse|abort|\bno\b", re.I)
@@ -251,6 +252,52 @@ def _deliver(client: object, target: str) -> None:
         client.get(target)
     except httpx.HTTPError as exc:
         raise AuthorizationError(f"could not deliver the authorization response to the client: {exc}") from exc
+
+
+@dataclass
+class ScriptedBrowser:
+    """An ``open_browser`` callable for agentfetch's OAuth: it walks the sign-in
+    pages with :func:`walk` as ``user`` and records what happened, for tests.
+
+    A failure is recorded, not raised: a person would just see the error page,
+    and the client's listener then times out."""
+
+    user: str = "alice"
+    #: ``None``: the demo user's password.
+    password: str | None = None
+    approve: bool = True
+    opened: list[str] = field(default_factory=list)
+    landed: list[str] = field(default_factory=list)
+    errors: list[Exception] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __call__(self, url: str) -> bool:
+        with self.lock:
+            self.opened.append(url)
+        try:
+            landed = walk(url, username=self.user, password=self.password, approve=self.approve)
+        except Exception as exc:  # noqa: BLE001 - recorded for the test to inspect
+            with self.lock:
+                self.errors.append(exc)
+        else:
+            with self.lock:
+                self.landed.append(landed)
+        return True
+
+    def authorize_params(self, index: int = -1) -> dict[str, str]:
+        return _query(self.opened[index])
+
+    def callback_params(self, index: int = -1) -> dict[str, str]:
+        return _query(self.landed[index])
+
+    @property
+    def codes(self) -> list[str]:
+        """The authorization codes delivered to the client's listener."""
+        return [code for url in self.landed if (code := _query(url).get("code"))]
+
+
+def _query(url: str) -> dict[str, str]:
+    return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
 
 
 def browser_command(*, username: str = "alice", password: str | None = None, deny: bool = False,

@@ -12,10 +12,8 @@ Quirks of the SDK met on the way are in ``docs/interop-mcp-sdk.md``.
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -28,6 +26,7 @@ pytest.importorskip("uvicorn", reason="uvicorn (a dependency of the MCP Python S
 import httpx  # noqa: E402
 
 import agentfetch  # noqa: E402
+from agentfetch.demo.useragent import ScriptedBrowser  # noqa: E402
 from agentfetch.errors import AccessDenied  # noqa: E402
 from agentfetch.oauth import OAuth, default_consent  # noqa: E402
 
@@ -37,29 +36,6 @@ except ImportError:
     from mcp_sdk_as import USERS, McpSdkServers  # type: ignore[import-not-found,no-redef]
 
 ASM = "/.well-known/oauth-authorization-server"
-
-
-@dataclass
-class Browser:
-    """``open_browser``: the scripted user agent, signing in on the SDK server's own pages."""
-
-    user: str = "alice"
-    approve: bool = True
-    opened: list[str] = field(default_factory=list)
-    landed: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def __call__(self, url: str) -> bool:
-        from agentfetch.demo.useragent import walk
-
-        with self.lock:
-            self.opened.append(url)
-        try:
-            self.landed.append(walk(url, username=self.user, password=USERS[self.user], approve=self.approve))
-        except Exception as exc:  # a person would see the error page; the listener times out
-            self.errors.append(str(exc))
-        return True
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +53,8 @@ def servers(running_servers: McpSdkServers) -> McpSdkServers:
 
 
 @pytest.fixture
-def browser() -> Browser:
-    return Browser()
+def browser() -> ScriptedBrowser:
+    return ScriptedBrowser(password=USERS["alice"])
 
 
 @pytest.fixture
@@ -93,7 +69,7 @@ def store(agentfetch_home: Path) -> Any:
     return open_store()
 
 
-def make_auth(store: Any, browser: Browser, trace: list[str], **options: Any) -> OAuth:
+def make_auth(store: Any, browser: ScriptedBrowser, trace: list[str], **options: Any) -> OAuth:
     options.setdefault("auth_timeout", 10.0)
     return OAuth(store=store, consent=default_consent("allow"), open_browser=browser, log=trace.append, **options)
 
@@ -137,7 +113,7 @@ def test_the_sdk_resource_server_refuses_missing_foreign_and_expired_tokens(serv
 
 
 def test_first_fetch_runs_every_step_then_the_second_is_one_request(
-    servers: McpSdkServers, browser: Browser, trace: list[str], agentfetch_home: Path
+    servers: McpSdkServers, browser: ScriptedBrowser, trace: list[str], agentfetch_home: Path
 ) -> None:
     with agentfetch.Fetcher(consent="allow", open_browser=browser, log=trace.append, auth_timeout=10.0) as fetcher:
         page = fetcher.fetch(servers.url("page"))
@@ -193,7 +169,7 @@ def test_first_fetch_runs_every_step_then_the_second_is_one_request(
 
 
 async def test_async_client_runs_the_same_flow(
-    servers: McpSdkServers, browser: Browser, trace: list[str], store: Any
+    servers: McpSdkServers, browser: ScriptedBrowser, trace: list[str], store: Any
 ) -> None:
     async with httpx.AsyncClient(auth=make_auth(store, browser, trace)) as client:
         response = await client.get(servers.url())
@@ -205,7 +181,7 @@ async def test_async_client_runs_the_same_flow(
 
 
 def test_refresh_when_the_sdk_resource_server_says_invalid_token(
-    servers: McpSdkServers, browser: Browser, trace: list[str], store: Any
+    servers: McpSdkServers, browser: ScriptedBrowser, trace: list[str], store: Any
 ) -> None:
     with httpx.Client(auth=make_auth(store, browser, trace)) as client:
         assert client.get(servers.url()).status_code == 200
@@ -231,7 +207,7 @@ def test_refresh_when_the_sdk_resource_server_says_invalid_token(
 
 
 def test_refresh_before_expiry_in_a_later_process_needs_no_discovery(
-    servers: McpSdkServers, browser: Browser, trace: list[str], store: Any
+    servers: McpSdkServers, browser: ScriptedBrowser, trace: list[str], store: Any
 ) -> None:
     servers.provider.access_ttl = 5  # inside agentfetch's refresh margin: the next fetch refreshes first
     with httpx.Client(auth=make_auth(store, browser, trace)) as client:
@@ -244,7 +220,7 @@ def test_refresh_before_expiry_in_a_later_process_needs_no_discovery(
 
 
 def test_refresh_after_real_expiry_with_an_unrotated_refresh_token(
-    servers: McpSdkServers, browser: Browser, trace: list[str], store: Any
+    servers: McpSdkServers, browser: ScriptedBrowser, trace: list[str], store: Any
 ) -> None:
     servers.provider.access_ttl = 2
     servers.provider.rotate_refresh_tokens = False
@@ -263,7 +239,7 @@ def test_refresh_after_real_expiry_with_an_unrotated_refresh_token(
 
 
 def test_refresh_token_revoked_at_the_server_means_one_fresh_authorization(
-    servers: McpSdkServers, browser: Browser, trace: list[str], store: Any
+    servers: McpSdkServers, browser: ScriptedBrowser, trace: list[str], store: Any
 ) -> None:
     with httpx.Client(auth=make_auth(store, browser, trace)) as client:
         assert client.get(servers.url()).status_code == 200
@@ -281,7 +257,7 @@ def test_refresh_token_revoked_at_the_server_means_one_fresh_authorization(
 
 
 def test_a_restarted_in_memory_server_forgets_the_client_and_one_new_registration_follows(
-    servers: McpSdkServers, browser: Browser, trace: list[str], store: Any
+    servers: McpSdkServers, browser: ScriptedBrowser, trace: list[str], store: Any
 ) -> None:
     # The SDK's example providers keep clients in memory: after a restart the stored registration
     # is dead, and the SDK's ClientAuthenticator answers the refresh with 401 invalid_client.
@@ -308,7 +284,7 @@ def test_a_restarted_in_memory_server_forgets_the_client_and_one_new_registratio
 
 
 def test_logout_revokes_at_the_sdk_revocation_endpoint(
-    servers: McpSdkServers, browser: Browser, trace: list[str], store: Any
+    servers: McpSdkServers, browser: ScriptedBrowser, trace: list[str], store: Any
 ) -> None:
     auth = make_auth(store, browser, trace)
     with httpx.Client(auth=auth) as client:
@@ -368,7 +344,7 @@ def test_the_empty_secret_retry_answers_only_the_sdk_refusal_of_a_public_client(
 
 
 def test_deny_on_the_consent_page_ends_the_flow_with_access_denied(
-    servers: McpSdkServers, browser: Browser, trace: list[str], store: Any
+    servers: McpSdkServers, browser: ScriptedBrowser, trace: list[str], store: Any
 ) -> None:
     browser.approve = False
     with httpx.Client(auth=make_auth(store, browser, trace)) as client, pytest.raises(AccessDenied) as raised:
@@ -381,7 +357,7 @@ def test_deny_on_the_consent_page_ends_the_flow_with_access_denied(
 
 
 def test_step_up_without_a_scope_in_the_challenge_hands_back_the_403_without_asking_again(
-    servers: McpSdkServers, browser: Browser, trace: list[str], store: Any
+    servers: McpSdkServers, browser: ScriptedBrowser, trace: list[str], store: Any
 ) -> None:
     # RequireAuthMiddleware answers 403 insufficient_scope with error_description="Required scope:
     # write" and no scope= parameter (RFC 6750 §3 makes it optional; the MCP spec says SHOULD).
@@ -399,7 +375,7 @@ def test_step_up_without_a_scope_in_the_challenge_hands_back_the_403_without_ask
     assert any("not asking the human again" in line for line in trace)
 
 
-def test_step_up_when_the_challenge_names_the_scope(browser: Browser, trace: list[str], store: Any) -> None:
+def test_step_up_when_the_challenge_names_the_scope(browser: ScriptedBrowser, trace: list[str], store: Any) -> None:
     with McpSdkServers(challenge_scope=True) as servers:
         with httpx.Client(auth=make_auth(store, browser, trace)) as client:
             assert client.get(servers.url()).status_code == 200
@@ -421,7 +397,7 @@ def test_step_up_when_the_challenge_names_the_scope(browser: Browser, trace: lis
 
 
 def test_a_fresh_authorization_reuses_the_registered_loopback_port(
-    servers: McpSdkServers, browser: Browser, trace: list[str], store: Any
+    servers: McpSdkServers, browser: ScriptedBrowser, trace: list[str], store: Any
 ) -> None:
     with httpx.Client(auth=make_auth(store, browser, trace)) as client:
         assert client.get(servers.url()).status_code == 200
@@ -447,7 +423,7 @@ def test_a_fresh_authorization_reuses_the_registered_loopback_port(
 
 
 def test_a_busy_registered_port_means_one_new_registration(
-    servers: McpSdkServers, browser: Browser, trace: list[str], store: Any
+    servers: McpSdkServers, browser: ScriptedBrowser, trace: list[str], store: Any
 ) -> None:
     with httpx.Client(auth=make_auth(store, browser, trace)) as client:
         assert client.get(servers.url()).status_code == 200
@@ -473,7 +449,7 @@ def test_a_busy_registered_port_means_one_new_registration(
 
 
 def test_without_valid_scopes_the_client_registers_the_scopes_it_will_request(
-    browser: Browser, trace: list[str], store: Any
+    browser: ScriptedBrowser, trace: list[str], store: Any
 ) -> None:
     # No valid_scopes: the metadata has no scopes_supported. The SDK still refuses (invalid_scope)
     # any scope the client did not register, so the registration must carry the PRM's scope.
@@ -488,7 +464,7 @@ def test_without_valid_scopes_the_client_registers_the_scopes_it_will_request(
 
 @pytest.mark.parametrize("valid_scopes", [["read", "write"], None], ids=["valid-scopes", "no-valid-scopes"])
 def test_a_resource_that_requires_no_scope(
-    valid_scopes: list[str] | None, browser: Browser, trace: list[str], store: Any
+    valid_scopes: list[str] | None, browser: ScriptedBrowser, trace: list[str], store: Any
 ) -> None:
     # required_scopes=[]: the PRM says "scopes_supported": [] and the challenge names none, so no
     # scope parameter is sent at all; the SDK passes scopes=None to the provider and accepts it.
@@ -505,7 +481,7 @@ def test_a_resource_that_requires_no_scope(
 
 
 def test_a_resource_scope_the_authorization_server_does_not_know_ends_in_a_clear_error(
-    browser: Browser, trace: list[str], store: Any
+    browser: ScriptedBrowser, trace: list[str], store: Any
 ) -> None:
     # The resource requires "admin", which is not among the AS's valid_scopes. The SDK refuses to
     # register it (400 invalid_client_metadata "Requested scopes are not valid"); agentfetch then
@@ -528,7 +504,7 @@ def test_a_resource_scope_the_authorization_server_does_not_know_ends_in_a_clear
     ("as_slash", "prm_slash"), [(True, True), (True, False), (False, True)], ids=["both", "as-only", "prm-only"]
 )
 def test_issuer_with_the_trailing_slash_pydantic_adds(
-    as_slash: bool, prm_slash: bool, browser: Browser, trace: list[str], store: Any
+    as_slash: bool, prm_slash: bool, browser: ScriptedBrowser, trace: list[str], store: Any
 ) -> None:
     # AnyHttpUrl("http://127.0.0.1:P") is "http://127.0.0.1:P/". Passed straight to
     # create_auth_routes or create_protected_resource_routes instead of through AuthSettings
@@ -549,7 +525,7 @@ def test_issuer_with_the_trailing_slash_pydantic_adds(
 
 @pytest.mark.parametrize("resource_path", ["", "/"], ids=["origin", "origin-slash"])
 def test_a_resource_that_is_the_whole_origin(
-    resource_path: str, browser: Browser, trace: list[str], store: Any
+    resource_path: str, browser: ScriptedBrowser, trace: list[str], store: Any
 ) -> None:
     # resource_server_url "http://h:p" (AuthSettings keeps the empty path) or "http://h:p/": the PRM
     # is at the root well-known URL and names that exact string; the token is bound to it and the

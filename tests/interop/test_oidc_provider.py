@@ -28,16 +28,17 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from agentfetch import Fetcher
+from agentfetch.demo.useragent import ScriptedBrowser
 from agentfetch.oauth import OAuth, default_consent
 
 SERVER_DIR = Path(__file__).parent / "oidc_provider"
@@ -272,36 +273,9 @@ def oidc(oidc_provider: OidcProvider, oidc_rs: ProtectedResource) -> ProtectedRe
 # --------------------------------------------------------------------------- the human and the agent
 
 
-@dataclass
-class OidcBrowser:
-    """``open_browser``: the scripted user agent signs in on oidc-provider's pages and consents."""
-
-    user: str = "alice"
-    approve: bool = True
-    opened: list[str] = field(default_factory=list)
-    landed: list[str] = field(default_factory=list)
-    errors: list[Exception] = field(default_factory=list)
-
-    def __call__(self, url: str) -> bool:
-        from agentfetch.demo.useragent import walk
-
-        self.opened.append(url)
-        try:
-            self.landed.append(walk(url, username=self.user, password=PASSWORD, approve=self.approve))
-        except Exception as exc:  # a person would see the error page; the listener times out
-            self.errors.append(exc)
-        return True
-
-    def authorize_params(self, index: int = -1) -> dict[str, str]:
-        return {k: v[0] for k, v in parse_qs(urlsplit(self.opened[index]).query).items()}
-
-    def callback_params(self, index: int = -1) -> dict[str, str]:
-        return {k: v[0] for k, v in parse_qs(urlsplit(self.landed[index]).query).items()}
-
-
 @pytest.fixture
-def oidc_browser() -> OidcBrowser:
-    return OidcBrowser()
+def oidc_browser() -> ScriptedBrowser:
+    return ScriptedBrowser(password=PASSWORD)
 
 
 @pytest.fixture
@@ -311,7 +285,7 @@ def oidc_store(agentfetch_home: Path) -> Any:
     return open_store()
 
 
-def _fetcher(browser: OidcBrowser, store: Any, log: list[str]) -> Fetcher:
+def _fetcher(browser: ScriptedBrowser, store: Any, log: list[str]) -> Fetcher:
     return Fetcher(consent="allow", open_browser=browser, log=log.append, store=store, auth_timeout=20)
 
 
@@ -323,7 +297,7 @@ def _trace_steps(log: list[str]) -> list[str]:
 
 
 def test_first_fetch_runs_the_whole_flow_then_a_cached_fetch(
-    oidc: ProtectedResource, oidc_provider: OidcProvider, oidc_browser: OidcBrowser, oidc_store: Any
+    oidc: ProtectedResource, oidc_provider: OidcProvider, oidc_browser: ScriptedBrowser, oidc_store: Any
 ) -> None:
     log: list[str] = []
     with _fetcher(oidc_browser, oidc_store, log) as fetcher:
@@ -381,7 +355,7 @@ def test_first_fetch_runs_the_whole_flow_then_a_cached_fetch(
 
 
 def test_registration_is_a_public_native_client_with_a_loopback_redirect(
-    oidc: ProtectedResource, oidc_provider: OidcProvider, oidc_browser: OidcBrowser, oidc_store: Any
+    oidc: ProtectedResource, oidc_provider: OidcProvider, oidc_browser: ScriptedBrowser, oidc_store: Any
 ) -> None:
     log: list[str] = []
     with _fetcher(oidc_browser, oidc_store, log) as fetcher:
@@ -399,7 +373,7 @@ def test_registration_is_a_public_native_client_with_a_loopback_redirect(
 
 
 def test_refresh_when_the_access_token_is_about_to_expire(
-    oidc: ProtectedResource, oidc_provider: OidcProvider, oidc_browser: OidcBrowser, oidc_store: Any
+    oidc: ProtectedResource, oidc_provider: OidcProvider, oidc_browser: ScriptedBrowser, oidc_store: Any
 ) -> None:
     """``/short`` gets 5-second access tokens: every later fetch refreshes first (the refresh
     margin of a short-lived token is at least 5 s), with ``resource`` sent again."""
@@ -428,7 +402,7 @@ def test_refresh_when_the_access_token_is_about_to_expire(
 
 
 def test_expired_token_rejected_by_the_resource_is_refreshed(
-    oidc: ProtectedResource, oidc_provider: OidcProvider, oidc_browser: OidcBrowser, oidc_store: Any
+    oidc: ProtectedResource, oidc_provider: OidcProvider, oidc_browser: ScriptedBrowser, oidc_store: Any
 ) -> None:
     """The stored expiry says the token is fine, the resource says ``invalid_token`` (it really
     expired): agentfetch refreshes once against oidc-provider and retries."""
@@ -454,7 +428,7 @@ def test_expired_token_rejected_by_the_resource_is_refreshed(
 
 
 def test_second_resource_reuses_metadata_and_registration(
-    oidc: ProtectedResource, oidc_provider: OidcProvider, oidc_browser: OidcBrowser, oidc_store: Any
+    oidc: ProtectedResource, oidc_provider: OidcProvider, oidc_browser: ScriptedBrowser, oidc_store: Any
 ) -> None:
     log: list[str] = []
     with _fetcher(oidc_browser, oidc_store, log) as fetcher:
@@ -472,7 +446,7 @@ def test_second_resource_reuses_metadata_and_registration(
 
 
 def test_step_up_to_a_wider_scope(
-    oidc: ProtectedResource, oidc_provider: OidcProvider, oidc_browser: OidcBrowser, oidc_store: Any
+    oidc: ProtectedResource, oidc_provider: OidcProvider, oidc_browser: ScriptedBrowser, oidc_store: Any
 ) -> None:
     """``/wiki/admin`` answers ``403 insufficient_scope`` for a ``wiki:read`` token; agentfetch
     authorizes once more with the union of scopes, and oidc-provider asks for consent again."""
@@ -487,7 +461,7 @@ def test_step_up_to_a_wider_scope(
 
 
 def test_async_oauth_on_a_plain_httpx_client(
-    oidc: ProtectedResource, oidc_provider: OidcProvider, oidc_browser: OidcBrowser, oidc_store: Any
+    oidc: ProtectedResource, oidc_provider: OidcProvider, oidc_browser: ScriptedBrowser, oidc_store: Any
 ) -> None:
     """The async driver, with the browser started from a thread as a real opener would."""
     import asyncio
@@ -516,7 +490,7 @@ def test_the_human_cancels_on_the_consent_page(
     comes back as ``error=access_denied`` with ``iss``, and nothing is stored."""
     from agentfetch.errors import AccessDenied
 
-    browser = OidcBrowser(approve=False)
+    browser = ScriptedBrowser(password=PASSWORD, approve=False)
     log: list[str] = []
     with _fetcher(browser, oidc_store, log) as fetcher, pytest.raises(AccessDenied):
         fetcher.fetch(oidc.resource() + "/secret")
@@ -588,7 +562,7 @@ def test_device_flow_aborted_by_the_human(
 
 
 def test_logout_revokes_the_grant_at_oidc_provider(
-    oidc: ProtectedResource, oidc_provider: OidcProvider, oidc_browser: OidcBrowser, oidc_store: Any
+    oidc: ProtectedResource, oidc_provider: OidcProvider, oidc_browser: ScriptedBrowser, oidc_store: Any
 ) -> None:
     """RFC 7009 at oidc-provider's revocation endpoint: afterwards the refresh token is dead."""
     log: list[str] = []
@@ -610,7 +584,7 @@ def test_logout_revokes_the_grant_at_oidc_provider(
 
 
 def test_a_restarted_provider_forgot_the_client_so_agentfetch_registers_again(
-    tmp_path: Path, oidc_browser: OidcBrowser, oidc_store: Any
+    tmp_path: Path, oidc_browser: ScriptedBrowser, oidc_store: Any
 ) -> None:
     """oidc-provider's default adapter keeps clients and grants in memory. After a restart (same
     issuer, new keys) the refresh answers ``invalid_client``; agentfetch drops the dead
@@ -647,7 +621,7 @@ def test_a_restarted_provider_forgot_the_client_so_agentfetch_registers_again(
 
 
 def test_a_restarted_provider_forgot_the_client_with_no_refresh_token_left_so_agentfetch_registers_again(
-    tmp_path: Path, oidc_browser: OidcBrowser, oidc_store: Any
+    tmp_path: Path, oidc_browser: ScriptedBrowser, oidc_store: Any
 ) -> None:
     rs = ProtectedResource()
     try:

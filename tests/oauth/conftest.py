@@ -6,44 +6,18 @@ real login and consent forms and delivers the redirect to our listener.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from agentfetch.demo.useragent import ScriptedBrowser
 from agentfetch.oauth import OAuth, default_consent
 
 #: Paths a browser visits; everything else in the demo's log is agentfetch talking.
 BROWSER_PATHS = ("/oauth/authorize", "/oauth/login", "/oauth/consent", "/oauth/device")
-
-
-@dataclass
-class Browser:
-    """An ``open_browser`` callable that walks the demo's pages as ``user``."""
-
-    user: str = "alice"
-    approve: bool = True
-    opened: list[str] = field(default_factory=list)
-    codes: list[str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def __call__(self, url: str) -> bool:
-        from agentfetch.demo.useragent import walk
-
-        with self.lock:
-            self.opened.append(url)
-        try:
-            landed = walk(url, username=self.user, approve=self.approve)
-        except Exception:
-            return True  # a person would just see the error page; the listener times out
-        code = parse_qs(urlsplit(landed).query).get("code")
-        if code:
-            self.codes.extend(code)
-        return True
 
 
 @dataclass
@@ -59,8 +33,8 @@ class Trace:
 
 
 @pytest.fixture
-def browser() -> Browser:
-    return Browser()
+def browser() -> ScriptedBrowser:
+    return ScriptedBrowser()
 
 
 @pytest.fixture
@@ -76,7 +50,7 @@ def store(agentfetch_home: Path) -> Any:
 
 
 @pytest.fixture
-def make_auth(store: Any, browser: Browser, trace: Trace) -> Callable[..., OAuth]:
+def make_auth(store: Any, browser: ScriptedBrowser, trace: Trace) -> Callable[..., OAuth]:
     def make(**options: Any) -> OAuth:
         options.setdefault("store", store)
         options.setdefault("consent", default_consent("allow"))
