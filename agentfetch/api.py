@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
@@ -335,17 +336,12 @@ class _FetcherBase:
             store=store,
         )
         self._auth_setting = auth
-        self._auth: httpx.Auth | None = None
-        self._auth_built = False
 
-    @property
+    @cached_property
     def auth(self) -> httpx.Auth | None:
         """The ``httpx.Auth`` used for every request, built on first use so that
-        a fetch of a public page never imports the OAuth machinery."""
-        if not self._auth_built:
-            self._auth = _build_auth(self._auth_setting, **self._auth_options)
-            self._auth_built = True
-        return self._auth
+        merely creating a fetcher never imports the OAuth machinery."""
+        return _build_auth(self._auth_setting, **self._auth_options)
 
 
 class Fetcher(_FetcherBase):
