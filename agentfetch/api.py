@@ -90,7 +90,7 @@ class FetchResult:
         }
 
 
-def _validate_url(url: str) -> str:
+def validate_url(url: str) -> str:
     if not isinstance(url, str) or not url.strip():
         raise UsageError("no URL given")
     url = url.strip()
@@ -188,7 +188,7 @@ class _FetchPlan:
             raise UsageError("max_length must be positive")
         if start_index < 0:
             raise UsageError("start_index must not be negative")
-        return _Call(_validate_url(url), max_length, start_index, raw, full_page, httpx.Headers(headers or {}))
+        return _Call(validate_url(url), max_length, start_index, raw, full_page, httpx.Headers(headers or {}))
 
     def requests(
         self, client: httpx.Client | httpx.AsyncClient, call: _Call

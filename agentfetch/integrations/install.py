@@ -173,33 +173,49 @@ def _indent_of(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
 
 
+#: The way out when a config.yaml is written in a way the line-based merge does not handle.
+_BY_HAND = "add the agentfetch entry by hand (agentfetch install goose --print)"
+
+
+def _is_top_level_list(line: str) -> bool:
+    return _is_structural(line) and _indent_of(line) == 0 and line.startswith("-") and not line.startswith("---")
+
+
+def _is_entry(line: str, name: str) -> bool:
+    return line.strip().split(":", 1)[0].strip("'\"") == name
+
+
 def _merged_text(original: str, entry: dict[str, Any]) -> tuple[str, str]:
     """(new text, action). Edits only the ``extensions`` block of a block-style YAML mapping."""
     if "\t" in original:
-        raise UsageError("config.yaml contains tabs; add the agentfetch entry by hand (agentfetch install goose --print)")
+        raise UsageError(f"config.yaml contains tabs; {_BY_HAND}")
     lines = original.splitlines()
-    if any(_is_structural(line) and _indent_of(line) == 0 and line.startswith("-") and not line.startswith("---") for line in lines):
+    if any(_is_top_level_list(line) for line in lines):
         raise UsageError("config.yaml is not a YAML mapping; add the agentfetch entry by hand")
     start = next(
-        (i for i, line in enumerate(lines) if (m := _TOP_LEVEL_KEY.match(line)) and m["key"].strip("'\"") == "extensions"),
+        (
+            i
+            for i, line in enumerate(lines)
+            if (m := _TOP_LEVEL_KEY.match(line)) and m["key"].strip("'\"") == "extensions"
+        ),
         None,
     )
     if start is None:
         prefix = original if not original or original.endswith("\n") else original + "\n"
         return prefix + goose_entry_yaml(entry), "added"
     rest = _TOP_LEVEL_KEY.match(lines[start])["rest"].split("#", 1)[0].strip()  # type: ignore[index]
-    end = next((i for i in range(start + 1, len(lines)) if _is_structural(lines[i]) and _indent_of(lines[i]) == 0), len(lines))
+    end = next(
+        (i for i in range(start + 1, len(lines)) if _is_structural(lines[i]) and _indent_of(lines[i]) == 0), len(lines)
+    )
     if rest not in ("", "{}"):
-        raise UsageError(
-            "config.yaml writes extensions in flow style; add the agentfetch entry by hand (agentfetch install goose --print)"
-        )
+        raise UsageError(f"config.yaml writes extensions in flow style; {_BY_HAND}")
     if rest == "{}" and any(_is_structural(line) for line in lines[start + 1 : end]):
         raise UsageError("config.yaml's extensions block is not understood; add the agentfetch entry by hand")
     children = [i for i in range(start + 1, end) if _is_structural(lines[i])]
     indent = " " * (min(_indent_of(lines[i]) for i in children) if children else 2)
     entry_lines = goose_entry_yaml(entry, indent=indent).splitlines()[1:]
     existing = next(
-        (i for i in children if _indent_of(lines[i]) == len(indent) and lines[i].strip().split(":", 1)[0].strip("'\"") == EXTENSION_NAME),
+        (i for i in children if _indent_of(lines[i]) == len(indent) and _is_entry(lines[i], EXTENSION_NAME)),
         None,
     )
     if existing is None:
@@ -220,13 +236,15 @@ def _merged_text(original: str, entry: dict[str, Any]) -> tuple[str, str]:
 
 def _check_with_yaml(original: str, merged: str, entry: dict[str, Any]) -> None:
     try:
-        import yaml
+        import yaml  # type: ignore[import-untyped]  # optional, and typed stubs are not a dependency
     except ImportError:
         return
     try:
         before = yaml.safe_load(original) or {}
     except yaml.YAMLError as error:
-        raise UsageError(f"config.yaml is not valid YAML ({error}); fix it or add the agentfetch entry by hand") from None
+        raise UsageError(
+            f"config.yaml is not valid YAML ({error}); fix it or add the agentfetch entry by hand"
+        ) from None
     if not isinstance(before, dict):
         raise UsageError("config.yaml is not a YAML mapping; add the agentfetch entry by hand")
     try:
@@ -238,7 +256,7 @@ def _check_with_yaml(original: str, merged: str, entry: dict[str, Any]) -> None:
     extensions[EXTENSION_NAME] = entry
     expected["extensions"] = extensions
     if after != expected:
-        raise UsageError("could not merge config.yaml safely; add the agentfetch entry by hand (agentfetch install goose --print)")
+        raise UsageError(f"could not merge config.yaml safely; {_BY_HAND}")
 
 
 def merge_goose_config(path: Path | None = None, *, entry: dict[str, Any] | None = None) -> GooseMerge:

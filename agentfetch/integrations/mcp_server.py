@@ -19,11 +19,17 @@ event loop to elicit from the client while the fetch waits.
 
 # No ``from __future__ import annotations``: the MCP SDK reads the tool
 # functions' annotations at run time, and they name objects imported locally.
-import os
 import uuid
 from typing import TYPE_CHECKING, Annotated, Any
 
-from .spec import DEFAULT_MAX_LENGTH, PARAMETER_DOCS, TOOL_DESCRIPTION, TOOL_NAME, tool_spec
+from .spec import (
+    DEFAULT_MAX_LENGTH,
+    PARAMETER_DOCS,
+    TOOL_DESCRIPTION,
+    TOOL_NAME,
+    consent_setting,
+    tool_spec,
+)
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import Context, MCPServer
@@ -151,7 +157,7 @@ def build_server(*, auth_timeout: float = DEFAULT_AUTH_TIMEOUT) -> "MCPServer[An
     from .._version import __version__
     from ..errors import ConsentRequired
 
-    server: "MCPServer[Any]" = MCPServer(
+    server: MCPServer[Any] = MCPServer(
         "agentfetch", version=__version__, instructions=SERVER_INSTRUCTIONS, log_level="WARNING"
     )
 
@@ -171,8 +177,7 @@ def build_server(*, auth_timeout: float = DEFAULT_AUTH_TIMEOUT) -> "MCPServer[An
         raw: Annotated[bool, Field(description=PARAMETER_DOCS["raw"])] = False,
     ) -> CallToolResult:
         interaction = _HostInteraction(context, url)
-        consent = os.environ.get("AGENTFETCH_CONSENT", "ask").strip().lower()
-        spec = tool_spec(auth_timeout=auth_timeout, **interaction.fetcher_options(consent))
+        spec = tool_spec(auth_timeout=auth_timeout, **interaction.fetcher_options(consent_setting()))
         arguments = {"url": url, "max_length": max_length, "start_index": start_index, "raw": raw}
         # Cancellable: when the host gives up on the call, it is not kept waiting.
         output = await anyio.to_thread.run_sync(spec.invoke, arguments, abandon_on_cancel=True)
@@ -217,8 +222,7 @@ def _auth_status_text() -> str:
     """The same JSON as ``agentfetch auth status --json``: who is signed in where, never a secret."""
     import json
 
-    from ..store import credential_summary
-    from ..store import open_store
+    from ..store import credential_summary, open_store
 
     store = open_store()
     rows = [credential_summary(credential, store) for credential in store.list()]

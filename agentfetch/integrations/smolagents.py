@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from .spec import ToolSpec, tool_spec
 
 if TYPE_CHECKING:
-    from smolagents import Tool
+    from smolagents import Tool  # type: ignore[import-untyped]  # smolagents ships no type information
 
 __all__ = ["fetch_tool"]
 
@@ -21,10 +21,10 @@ def fetch_tool(spec: ToolSpec | None = None) -> Tool:
     """A ``smolagents.Tool`` whose ``inputs`` mirror the shared JSON schema."""
     import smolagents
 
-    spec = spec or tool_spec()
-    required = set(spec.parameters.get("required", ()))
+    tool = spec or tool_spec()
+    required = set(tool.parameters.get("required", ()))
     inputs: dict[str, dict[str, Any]] = {}
-    for name, schema in spec.parameters["properties"].items():
+    for name, schema in tool.parameters["properties"].items():
         inputs[name] = {"type": schema["type"], "description": schema["description"]}
         if name not in required:
             inputs[name]["nullable"] = True
@@ -35,10 +35,10 @@ def fetch_tool(spec: ToolSpec | None = None) -> Tool:
                     raw: bool | None = None) -> str:
             given = {"max_length": max_length, "start_index": start_index, "raw": raw}
             arguments = {"url": url, **{key: value for key, value in given.items() if value is not None}}
-            return spec.invoke(arguments).text
+            return tool.invoke(arguments).text
 
-    AgentfetchTool.name = spec.name
-    AgentfetchTool.description = spec.description
+    AgentfetchTool.name = tool.name
+    AgentfetchTool.description = tool.description
     AgentfetchTool.inputs = inputs
     AgentfetchTool.output_type = "string"
     return AgentfetchTool()

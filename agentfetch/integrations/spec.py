@@ -13,11 +13,11 @@ imported here: the SDK is loaded on the first call.
 from __future__ import annotations
 
 import copy
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .._options import CONSENT_CHOICES, consent_from_env
 from ..errors import AgentFetchError, AuthorizationError, UsageError
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ __all__ = [
     "tool_spec",
     "render_result",
     "render_error",
+    "consent_setting",
 ]
 
 #: Characters per answer by default: about 5,000 tokens, enough for most pages
@@ -114,11 +115,14 @@ class ToolOutput:
     error: AgentFetchError | None = field(default=None, repr=False, compare=False)
 
 
-def _consent_from_environment() -> str:
-    # The same switch the CLI honours, so that a host can pre-approve sign-ins
-    # for its tools (AGENTFETCH_CONSENT=allow) without code.
-    consent = os.environ.get("AGENTFETCH_CONSENT", "").strip().lower()
-    return consent if consent in ("allow", "deny", "ask") else "ask"
+def consent_setting() -> str:
+    """``$AGENTFETCH_CONSENT`` as the tools read it: ``allow``, ``deny``, else ``ask``.
+
+    The same switch the CLI honours, so that a host can pre-approve sign-ins for
+    its tools (``AGENTFETCH_CONSENT=allow``) without code; a value the CLI would
+    refuse means ``ask`` here, where there is nobody to show a usage error to."""
+    consent = consent_from_env()
+    return consent if consent in CONSENT_CHOICES else "ask"
 
 
 def _checked_arguments(arguments: Mapping[str, Any], parameters: Mapping[str, Any]) -> dict[str, Any]:
@@ -203,7 +207,7 @@ class ToolSpec:
         return ToolOutput(render_result(result, tool_name=self.name), result=result)
 
     def _options(self) -> dict[str, Any]:
-        return {"consent": _consent_from_environment(), **self.fetcher_options}
+        return {"consent": consent_setting(), **self.fetcher_options}
 
     def _fetch(self, url: str, arguments: dict[str, Any]) -> FetchResult:
         from ..api import Fetcher

@@ -102,7 +102,7 @@ def test_serve_reports_a_busy_port():
 
     with DemoServer() as server:
         result = subprocess.run(
-            [sys.executable, "-c", "from agentfetch.demo.cli import app; app()", "serve", "--port", str(server.port)],
+            [sys.executable, "-c", "from agentfetch.cli.demo import serve_app; serve_app()", "serve", "--port", str(server.port)],
             env=subprocess_env(), cwd=REPO, capture_output=True, text=True, timeout=30,
         )
     assert result.returncode == 3

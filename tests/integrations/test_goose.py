@@ -189,7 +189,7 @@ def test_merge_refuses_what_it_cannot_edit_safely(tmp_path: Path, text: str) -> 
 def test_install_goose_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
-    from agentfetch.integrations.cli import install_app
+    from agentfetch.cli.integrations import install_app
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     runner = CliRunner()

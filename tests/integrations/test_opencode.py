@@ -208,7 +208,7 @@ def test_install_opencode_project_and_global(tmp_path: Path, monkeypatch: pytest
 def test_install_opencode_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
-    from agentfetch.integrations.cli import install_app
+    from agentfetch.cli.integrations import install_app
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))

@@ -1,4 +1,4 @@
-"""``agentfetch mcp`` and ``agentfetch install opencode|goose``, mounted by :mod:`agentfetch._cli_tools`.
+"""``agentfetch mcp`` and ``agentfetch install opencode|goose``: the commands over :mod:`agentfetch.integrations`.
 
 Import-light: the MCP SDK and the installers load only when their command runs.
 """
@@ -10,10 +10,10 @@ from typing import Annotated
 
 import typer
 
-from ..cli import guarded
-from .mcp_server import DEFAULT_AUTH_TIMEOUT
+from ..integrations.mcp_server import DEFAULT_AUTH_TIMEOUT
+from ._output import guarded
 
-__all__ = ["install_app", "mcp_command"]
+__all__ = ["install_app", "mcp_command", "register"]
 
 
 def mcp_command(
@@ -25,7 +25,7 @@ def mcp_command(
     """Run the MCP server on stdio (for Goose, Claude Code, Codex, Cursor...)."""
 
     def action() -> None:
-        from .mcp_server import run
+        from ..integrations.mcp_server import run
 
         try:
             import mcp.server.mcpserver  # noqa: F401 - the 2.x API the server is written for
@@ -49,7 +49,9 @@ install_app = typer.Typer(
 
 @install_app.command("opencode")
 def install_opencode_command(
-    global_: Annotated[bool, typer.Option("--global", help="Install for every project (~/.config/opencode/tools/).")] = False,
+    global_: Annotated[
+        bool, typer.Option("--global", help="Install for every project (~/.config/opencode/tools/).")
+    ] = False,
     replace_webfetch: Annotated[
         bool, typer.Option("--replace-webfetch", help="Name the tool webfetch, taking the place of OpenCode's own.")
     ] = False,
@@ -58,7 +60,7 @@ def install_opencode_command(
     """Write agentfetch's tool file into .opencode/tools/ (or the global tools directory)."""
 
     def action() -> None:
-        from .install import install_opencode
+        from ..integrations.install import install_opencode
 
         path = install_opencode(global_=global_, replace_webfetch=replace_webfetch, force=force)
         tool = "webfetch" if replace_webfetch else "agentfetch"
@@ -69,14 +71,18 @@ def install_opencode_command(
 
 @install_app.command("goose")
 def install_goose_command(
-    print_: Annotated[bool, typer.Option("--print", help="Print the config.yaml entry and the deep link; change nothing.")] = False,
-    merge: Annotated[bool, typer.Option("--merge", help="Add or update the entry in ~/.config/goose/config.yaml.")] = False,
+    print_: Annotated[
+        bool, typer.Option("--print", help="Print the config.yaml entry and the deep link; change nothing.")
+    ] = False,
+    merge: Annotated[
+        bool, typer.Option("--merge", help="Add or update the entry in ~/.config/goose/config.yaml.")
+    ] = False,
 ) -> None:
     """Add agentfetch to Goose as an MCP extension (prints the entry unless --merge)."""
 
     def action() -> None:
         from ..errors import UsageError
-        from .install import goose_deeplink, goose_entry_yaml, merge_goose_config
+        from ..integrations.install import goose_deeplink, goose_entry_yaml, merge_goose_config
 
         if print_ and merge:
             raise UsageError("choose --print or --merge, not both")
@@ -94,3 +100,8 @@ def install_goose_command(
             sys.stdout.write(f"previous file kept as {outcome.backup}\n")
 
     guarded(action)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("mcp", help="Run the MCP server on stdio (for Goose, Claude Code, Codex, Cursor...).")(mcp_command)
+    app.add_typer(install_app, name="install", help="Install agentfetch into OpenCode or Goose.")
