@@ -1,19 +1,12 @@
-"""Fixtures for the content tests: the real-page corpus when it is present."""
+"""Fixtures for the content tests: the page corpora (see ``content_support``)."""
 
 from __future__ import annotations
 
 import pytest
-from content_support import CORPUS_PAGES
+from content_support import Corpus
 
 
-@pytest.fixture
-def corpus_page():
-    """Load ``source.html`` of a corpus page, skipping when the corpus is absent."""
-
-    def load(name: str) -> bytes:
-        path = CORPUS_PAGES / name / "source.html"
-        if not path.exists():
-            pytest.skip(f"real-page corpus not present at {CORPUS_PAGES} (../shared/corpus)")
-        return path.read_bytes()
-
-    return load
+@pytest.fixture(scope="session")
+def corpus() -> Corpus:
+    """Real pages by name: the in-repo dozen always, the shared corpus's others when it is present."""
+    return Corpus()

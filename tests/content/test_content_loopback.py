@@ -8,16 +8,14 @@ import threading
 
 import httpx
 import pytest
-from content_support import CORPUS_PAGES
+from content_support import REPO_CORPUS
 
 from agentfetch.content import convert, paginate
 
 
 @pytest.fixture
 def corpus_server():
-    if not CORPUS_PAGES.is_dir():
-        pytest.skip(f"real-page corpus not present at {CORPUS_PAGES} (../shared/corpus)")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(CORPUS_PAGES))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(REPO_CORPUS / "pages"))
     handler.log_message = lambda *args: None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -27,7 +25,7 @@ def corpus_server():
     server.server_close()
 
 
-@pytest.mark.parametrize("name", ["wikipedia", "qq", "links-in-tables", "base-url"])
+@pytest.mark.parametrize("name", ["wikipedia", "qq", "links-in-tables", "base-url-base-element-relative"])
 def test_served_page_converts_with_its_real_headers(corpus_server, name):
     response = httpx.get(f"{corpus_server}/{name}/source.html")
     assert response.status_code == 200
