@@ -47,13 +47,17 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/article":
             self._send(200, ARTICLE.encode(), "text/html; charset=utf-8")
         elif path == "/markdown":
-            self._send(200, b"# Already Markdown\n\n* kept   as is\n", "text/markdown; charset=utf-8", {"x-markdown-tokens": "7", "Vary": "Accept"})
+            self._send(200, b"# Already Markdown\n\n* kept   as is\n", "text/markdown; charset=utf-8",
+                       {"x-markdown-tokens": "7", "Vary": "Accept"})
         elif path == "/json":
             self._send(200, b'{"b": [1, 2], "a": "\xc3\xa9"}', "application/json")
         elif path == "/plain":
             self._send(200, "caf\u00e9 plain text\n".encode("latin-1"), "text/plain; charset=iso-8859-1")
         elif path == "/meta-charset":
-            body = '<html><head><meta charset="windows-1252"><title>Caf\u00e9</title></head><body><main><p>Cr\u00e8me br\u00fbl\u00e9e for everyone at the caf\u00e9, served warm.</p></main></body></html>'
+            body = (
+                '<html><head><meta charset="windows-1252"><title>Caf\u00e9</title></head><body><main>'
+                "<p>Cr\u00e8me br\u00fbl\u00e9e for everyone at the caf\u00e9, served warm.</p></main></body></html>"
+            )
             self._send(200, body.encode("cp1252"), "text/html")
         elif path == "/png":
             self._send(200, b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, "image/png")

@@ -13,7 +13,9 @@ import pytest
 from agentfetch.demo.useragent import browser_command
 
 
-def run_cli(*args: str, home: Path, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, home: Path, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "AGENTFETCH_HOME": str(home), "AGENTFETCH_STORE": "file", **(env or {})}
     full_env.pop("AGENTFETCH_DEBUG", None)
     full_env.pop("AGENTFETCH_CONSENT", None)
@@ -58,7 +60,8 @@ def test_login_status_token_logout_round_trip(demo, tmp_path, browser_env):
     # Revoked at the server too: the old token is refused.
     import httpx
 
-    assert httpx.get(demo.url, headers={"Authorization": f"Bearer {token}", "Accept": "text/markdown"}).status_code == 401
+    headers = {"Authorization": f"Bearer {token}", "Accept": "text/markdown"}
+    assert httpx.get(demo.url, headers=headers).status_code == 401
 
 
 def test_status_of_unknown_url_and_token_without_login(demo, tmp_path):

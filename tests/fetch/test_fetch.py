@@ -89,7 +89,9 @@ def test_more_than_ten_redirects_is_a_network_error(pages):
 
 
 def test_caller_authorization_header_is_dropped_across_origins(pages):
-    result = fetch(pages.url("/cross-origin"), auth=False, headers={"Authorization": "Bearer caller-secret", "X-Kept": "1"})
+    result = fetch(
+        pages.url("/cross-origin"), auth=False, headers={"Authorization": "Bearer caller-secret", "X-Kept": "1"}
+    )
     echoed = {k.lower(): v for k, v in json.loads(result.markdown.split("\n", 1)[1].rsplit("```", 1)[0]).items()}
     assert "authorization" not in echoed
     assert echoed["x-kept"] == "1"
@@ -113,7 +115,11 @@ def test_pagination_round_trip(pages):
 
 @pytest.mark.parametrize(
     ("path", "error", "code"),
-    [("/status/404", HTTPStatusError, 4), ("/status/500", HTTPStatusError, 4), ("/unauthorized", AuthorizationError, 5)],
+    [
+        ("/status/404", HTTPStatusError, 4),
+        ("/status/500", HTTPStatusError, 4),
+        ("/unauthorized", AuthorizationError, 5),
+    ],
 )
 def test_error_statuses_are_typed(pages, path, error, code):
     with pytest.raises(error) as info:
@@ -171,7 +177,8 @@ def test_importing_agentfetch_stays_light():
 
     code = (
         "import sys, agentfetch; "
-        "heavy = [m for m in ('httpx', 'lxml', 'markdownify', 'bs4', 'rich', 'typer', 'keyring', 'authlib', 'joserfc') if m in sys.modules]; "
+        "heavy = [m for m in ('httpx', 'lxml', 'markdownify', 'bs4', 'rich', 'typer', 'keyring', 'authlib', 'joserfc')"
+        " if m in sys.modules]; "
         "print(','.join(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()

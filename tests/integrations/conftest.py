@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from integration_support import REPO, Site, SiteHandler
 
+
 @pytest.fixture(scope="session")
 def site() -> Iterator[Site]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), SiteHandler)

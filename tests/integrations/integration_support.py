@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
-
 REPO = Path(__file__).resolve().parents[2]
 
 #: Long enough to be cut at a small max_length; each paragraph is unique so a

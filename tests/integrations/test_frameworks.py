@@ -39,7 +39,9 @@ def test_adapters_do_not_import_frameworks_until_used() -> None:
 
 
 def test_langchain_tool(site: Site) -> None:
-    pytest.importorskip("langchain_core", reason="langchain-core is not installed (pip install 'agentfetch[langchain]')")
+    pytest.importorskip(
+        "langchain_core", reason="langchain-core is not installed (pip install 'agentfetch[langchain]')"
+    )
     from langchain_core.utils.function_calling import convert_to_openai_tool
 
     from agentfetch.integrations.langchain import fetch_tool
@@ -60,7 +62,9 @@ def test_langchain_tool(site: Site) -> None:
 
 
 async def test_langchain_tool_async(site: Site) -> None:
-    pytest.importorskip("langchain_core", reason="langchain-core is not installed (pip install 'agentfetch[langchain]')")
+    pytest.importorskip(
+        "langchain_core", reason="langchain-core is not installed (pip install 'agentfetch[langchain]')"
+    )
     from agentfetch.integrations.langchain import fetch_tool
 
     assert_page(await fetch_tool().ainvoke({"url": site.url("/article")}))
@@ -95,7 +99,9 @@ async def test_openai_agents_tool(site: Site) -> None:
 
 
 async def test_pydantic_ai_tool_called_by_an_agent(site: Site) -> None:
-    pytest.importorskip("pydantic_ai", reason="pydantic-ai-slim is not installed (pip install 'agentfetch[pydantic-ai]')")
+    pytest.importorskip(
+        "pydantic_ai", reason="pydantic-ai-slim is not installed (pip install 'agentfetch[pydantic-ai]')"
+    )
     from pydantic_ai import Agent
     from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart, ToolReturnPart
     from pydantic_ai.models.function import AgentInfo, FunctionModel
@@ -146,7 +152,9 @@ def test_smolagents_tool(site: Site) -> None:
 
 
 async def test_llamaindex_tool(site: Site) -> None:
-    pytest.importorskip("llama_index.core", reason="llama-index-core is not installed (pip install 'agentfetch[llamaindex]')")
+    pytest.importorskip(
+        "llama_index.core", reason="llama-index-core is not installed (pip install 'agentfetch[llamaindex]')"
+    )
     from agentfetch.integrations.llamaindex import fetch_tool
 
     tool = fetch_tool()

@@ -139,7 +139,8 @@ def test_merge_keeps_every_other_line(tmp_path: Path) -> None:
     before = yaml.safe_load(EXISTING)
     assert data["extensions"]["agentfetch"] == goose_entry()
     assert {k: v for k, v in data["extensions"].items() if k != "agentfetch"} == before["extensions"]
-    assert {k: v for k, v in data.items() if k != "extensions"} == {k: v for k, v in before.items() if k != "extensions"}
+    others_before = {k: v for k, v in before.items() if k != "extensions"}
+    assert {k: v for k, v in data.items() if k != "extensions"} == others_before
     assert outcome.backup is not None and outcome.backup.read_text() == EXISTING
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from integration_support import Site, cli_markdown
 
 mcp = pytest.importorskip("mcp", reason="the MCP SDK is not installed (pip install 'agentfetch[mcp]')")
@@ -186,7 +185,8 @@ async def test_consent_and_sign_in_page_through_elicitation(demo_or_skip: Any, h
             asked.append("url")
             # The human opens the page (in the background: the sign-in ends on the
             # server's loopback listener, which answers once this elicitation does).
-            browsers.append(subprocess.Popen([sys.executable, "-m", "agentfetch.demo.useragent", "--user", "alice", params.url], env=host_env))
+            useragent = [sys.executable, "-m", "agentfetch.demo.useragent", "--user", "alice", params.url]
+            browsers.append(subprocess.Popen(useragent, env=host_env))
             return types.ElicitResult(action="accept")
         asked.append("form")
         assert "Allow agentfetch to access 127.0.0.1" in params.message

@@ -133,7 +133,8 @@ def test_tool_returns_the_cli_markdown_and_pages(run_tool: Any, site: Site, host
     rest = run_tool({"url": url, "start_index": start})
     assert rest["ok"] and rest["result"]["metadata"]["truncated"] is False
     assert "Paragraph number 59" in rest["result"]["output"]
-    assert rest["result"]["output"] == cli_markdown(url, host_env, "--start-index", str(start), "--max-length", "20000").rstrip("\n")
+    expected = cli_markdown(url, host_env, "--start-index", str(start), "--max-length", "20000")
+    assert rest["result"]["output"] == expected.rstrip("\n")
 
 
 def test_html_format_returns_the_body_as_sent(run_tool: Any, site: Site) -> None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from integration_support import Site, cli_markdown
 
 from agentfetch.errors import ConsentRequired, HTTPStatusError
 from agentfetch.integrations.spec import PARAMETERS, ToolSpec, render_error, tool_spec
-
-from integration_support import Site, cli_markdown
 
 
 def test_schema_is_a_json_schema_object_with_url_required() -> None:
