@@ -17,7 +17,9 @@ from urllib.parse import unquote, urlencode, urlsplit
 
 from . import _pages
 from ._cimd import ClientMetadataError, fetch_client, is_metadata_url
-from ._config import DEMO_ADMINS, DEMO_USERS
+from ._dpop import ALGS as DPOP_ALGS
+from ._dpop import ProofError
+from ._config import ACR_MFA, ACR_PASSWORD, DEMO_ADMINS, DEMO_ONE_TIME_CODE, DEMO_USERS
 from ._http import Request, Response, add_query, json_response, redirect, single
 from ._state import (
     AccessToken,
@@ -26,6 +28,8 @@ from ._state import (
     DeviceAuthorization,
     Grant,
     PendingAuthorization,
+    PushedRequest,
+    SignIn,
     new_secret,
 )
 
@@ -86,6 +90,8 @@ class AuthorizationServer:
         }
         if cfg.registration:
             urls["registration_endpoint"] = self.url("register")
+        if cfg.par:
+            urls["pushed_authorization_request_endpoint"] = self.url("par")
         return urls
 
     def scopes_offered(self) -> list[str]:
@@ -111,6 +117,12 @@ class AuthorizationServer:
         }
         if cfg.client_id_metadata_documents:
             doc["client_id_metadata_document_supported"] = True
+        if cfg.dpop:
+            doc["dpop_signing_alg_values_supported"] = list(DPOP_ALGS)
+        if cfg.par_required:
+            doc["require_pushed_authorization_requests"] = True
+        if cfg.step_up_paths:
+            doc["acr_values_supported"] = [ACR_PASSWORD, ACR_MFA]
         if oidc:
             doc["subject_types_supported"] = ["public"]
             doc["id_token_signing_alg_values_supported"] = ["ES256"]
@@ -129,6 +141,9 @@ class AuthorizationServer:
             ("GET", "consent"): lambda: self.consent_form(req),
             ("POST", "consent"): lambda: self.consent(req),
             ("POST", "token"): lambda: self.token(req),
+            ("POST", "par"): lambda: self.pushed_authorization(req),
+            ("GET", "mfa"): lambda: self.mfa_form(req),
+            ("POST", "mfa"): lambda: self.mfa(req),
             ("POST", "revoke"): lambda: self.revoke(req),
             ("POST", "device_authorization"): lambda: self.device_authorization(req),
             ("GET", "device"): lambda: self.device_form(req),
@@ -137,6 +152,8 @@ class AuthorizationServer:
         }
         if name == "register" and not self.app.config.registration:
             return json_response(404, {"error": "not_found", "error_description": "registration is disabled"})
+        if name == "par" and not self.app.config.par:
+            return json_response(404, {"error": "not_found", "error_description": "PAR is not enabled"})
         route = routes.get((req.method, name))
         if route is None:
             if any(key[1] == name for key in routes):
@@ -211,6 +228,9 @@ class AuthorizationServer:
             problem = self.redirect_uri_problem(uri)
             if problem:
                 return oauth_error("invalid_redirect_uri", problem)
+        dpop_bound = meta.get("dpop_bound_access_tokens", False)
+        if not isinstance(dpop_bound, bool):
+            return oauth_error("invalid_client_metadata", "dpop_bound_access_tokens must be a boolean")
         client = Client(
             client_id=new_secret("demo-client-", 12),
             client_name=client_name,
@@ -220,6 +240,8 @@ class AuthorizationServer:
             token_endpoint_auth_method=method,
             scope=scope,
             client_secret=None if method == "none" else new_secret(nbytes=32),
+            # RFC 9449 §5.2: a server that requires DPoP says so in the registration response.
+            dpop_bound=dpop_bound or self.app.config.dpop_required,
         )
         with self.app.state.lock:
             self.app.state.clients[client.client_id] = client
@@ -285,41 +307,84 @@ class AuthorizationServer:
         cfg = self.app.config
         try:
             client_id = single(params, "client_id")
-            redirect_uri = single(params, "redirect_uri")
+            request_uri = single(params, "request_uri")
         except ValueError as exc:
             return _pages.message_page("Invalid request", str(exc), 400)
+        pushed_jkt: str | None = None
+        if request_uri is not None and cfg.par:
+            # RFC 9126 §4: the parameters are the pushed ones; the front channel adds only client_id.
+            with self.app.state.lock:
+                pushed = self.app.state.pushed.pop(request_uri, None)
+            if pushed is None or pushed.client_id != client_id or time.time() > pushed.expires_at:
+                return _pages.message_page("Invalid request", "The request_uri is unknown, used or expired.", 400)
+            params, pushed_jkt = pushed.params, pushed.dpop_jkt
+        elif cfg.par_required:
+            return _pages.message_page(
+                "Invalid request", "This server accepts only pushed authorization requests (RFC 9126).", 400)
         try:
             client = self.find_client(client_id, refetch=True)
         except ClientMetadataError as exc:
             return _pages.message_page("Unknown client", f"{exc}.", 400)
         if client is None:
             return _pages.message_page("Unknown client", "The client_id is missing or not registered.", 400)
-        redirect_uri_sent = redirect_uri is not None
-        if redirect_uri is None and len(client.redirect_uris) == 1:
-            redirect_uri = client.redirect_uris[0]
-        if not redirect_uri or not self.redirect_uri_allowed(client, redirect_uri):
+        checked = self._check_authorization(client, params)
+        if isinstance(checked, str):
             # RFC 6749 §4.1.2.1: never redirect to an unverified URI; tell the user instead.
-            return _pages.message_page(
-                "Invalid redirect URI", "The redirect_uri is missing or not registered for this client.", 400
-            )
-        state = (params.get("state") or [None])[0]
-
-        def fail(error: str, description: str) -> Response:
-            answer = {"error": error, "error_description": description, "iss": self.app.issuer}
+            return _pages.message_page("Invalid redirect URI", checked, 400)
+        redirect_uri, state, problem = checked
+        if isinstance(problem, tuple):
+            answer = {"error": problem[0], "error_description": problem[1], "iss": self.app.issuer}
             if state is not None:
                 answer["state"] = state
             response = redirect(add_query(redirect_uri, answer))
             response.client_id = client.client_id
             return response
+        pending = problem
+        if pushed_jkt is not None:
+            pending.dpop_jkt = pushed_jkt
+        with self.app.state.lock:
+            self.app.state.pending[pending.txn] = pending
+        signed_in = self._sign_in_meets(req, pending)
+        target = self.url("consent") if signed_in else self.url("login")
+        response = redirect(f"{target}?{urlencode({'txn': pending.txn})}")
+        response.client_id = client.client_id
+        response.user = self.session_user(req)
+        return response
+
+    def _check_authorization(
+        self, client: Client, params: dict[str, list[str]]
+    ) -> str | tuple[str, str | None, PendingAuthorization | tuple[str, str]]:
+        """Validate an authorization request (RFC 6749 §4.1.1, RFC 7636, RFC 8707, RFC 9470, RFC 9449 §10).
+
+        A bad or unregistered redirect URI gives the message to show (a str); otherwise
+        ``(redirect_uri, state, pending or (error, description))``.
+        """
+        cfg = self.app.config
+        try:
+            redirect_uri = single(params, "redirect_uri")
+        except ValueError as exc:
+            return str(exc)
+        redirect_uri_sent = redirect_uri is not None
+        if redirect_uri is None and len(client.redirect_uris) == 1:
+            redirect_uri = client.redirect_uris[0]
+        if not redirect_uri or not self.redirect_uri_allowed(client, redirect_uri):
+            return "The redirect_uri is missing or not registered for this client."
+        state = (params.get("state") or [None])[0]
+
+        def fail(error: str, description: str) -> tuple[str, str | None, tuple[str, str]]:
+            return redirect_uri, state, (error, description)
 
         if len(params.get("resource", [])) > 1:
             # RFC 8707 allows several, but a token here is bound to exactly one resource.
             return fail("invalid_target", "ask for one resource at a time")
         try:
             values = {name: single(params, name) for name in (
-                "response_type", "scope", "state", "code_challenge", "code_challenge_method", "resource")}
+                "response_type", "scope", "state", "code_challenge", "code_challenge_method", "resource",
+                "acr_values", "max_age", "dpop_jkt", "request_uri")}
         except ValueError as exc:
             return fail("invalid_request", str(exc))
+        if values["request_uri"] is not None:
+            return fail("invalid_request", "request_uri is not accepted here")
         if values["response_type"] != "code":
             return fail("unsupported_response_type", "only response_type=code is supported")
         if "authorization_code" not in client.grant_types:
@@ -338,7 +403,12 @@ class AuthorizationServer:
         resource = self.app.canonical_resource(values["resource"])
         if resource is None:
             return fail("invalid_target", "the resource parameter names no resource protected here")
-        pending = PendingAuthorization(
+        max_age_text = values["max_age"]
+        if max_age_text is not None and not (max_age_text.isascii() and max_age_text.isdigit()):
+            return fail("invalid_request", "max_age must be a non-negative integer")
+        # OIDC Core §3.1.2.1: acr_values in order of preference; the demo knows two classes.
+        acr = next((a for a in (values["acr_values"] or "").split() if a in (ACR_MFA, ACR_PASSWORD)), None)
+        return redirect_uri, state, PendingAuthorization(
             txn=new_secret(nbytes=16),
             client_id=client.client_id,
             scopes=scopes,
@@ -348,13 +418,84 @@ class AuthorizationServer:
             state=state,
             code_challenge=challenge,
             code_challenge_method=method,
+            acr=acr,
+            max_age=int(max_age_text) if max_age_text is not None else None,
+            dpop_jkt=values["dpop_jkt"],
         )
+
+    # -- RFC 9126 pushed authorization requests ----------------------------------------------------
+
+    def pushed_authorization(self, req: Request) -> Response:
+        cfg = self.app.config
+        if cfg.has("par_broken"):
+            return oauth_error("server_error", "the pushed authorization request endpoint is broken", 500)
+        checked = self.client_request(req)
+        if isinstance(checked, Response):
+            return checked
+        client, form = checked
+        if "request_uri" in form:
+            return oauth_error("invalid_request", "a pushed request must not contain request_uri (RFC 9126 §2.1)")
+        jkt: str | None = None
+        if req.headers.get_all("DPoP"):
+            proof = self.check_proof(req)
+            if isinstance(proof, Response):
+                return proof
+            jkt = proof
+        # §2.1: the pushed request is validated as an authorization request, redirect URI included.
+        result = self._check_authorization(client, form)
+        if isinstance(result, str):
+            return oauth_error("invalid_request", result)
+        _, _, problem = result
+        if isinstance(problem, tuple):
+            return oauth_error(*problem)
+        if jkt is not None and problem.dpop_jkt not in (None, jkt):
+            return oauth_error("invalid_request", "dpop_jkt does not match the DPoP proof's key (RFC 9449 §10.1)")
+        request_uri = "urn:ietf:params:oauth:request_uri:" + new_secret(nbytes=24)
+        lifetime = 60
         with self.app.state.lock:
-            self.app.state.pending[pending.txn] = pending
-        target = self.url("consent") if self.session_user(req) else self.url("login")
-        response = redirect(f"{target}?{urlencode({'txn': pending.txn})}")
-        response.client_id = client.client_id
-        response.user = self.session_user(req)
+            self.app.state.pushed[request_uri] = PushedRequest(
+                client.client_id, form, time.time() + lifetime, jkt or problem.dpop_jkt)
+        response = self._with_nonce(_no_store(json_response(201, {"request_uri": request_uri, "expires_in": lifetime})))
+        response.client_id, response.event = client.client_id, "par.pushed"
+        return response
+
+    # -- RFC 9470: how the user signed in ----------------------------------------------------------
+
+    def sign_in(self, req: Request) -> SignIn | None:
+        token = req.cookies.get(SESSION_COOKIE)
+        if not token:
+            return None
+        with self.app.state.lock:
+            return self.app.state.sign_ins.get(token)
+
+    def _sign_in_meets(self, req: Request, pending: PendingAuthorization) -> bool:
+        sign_in = self.sign_in(req)
+        if sign_in is None or self.session_user(req) is None:
+            return False
+        if pending.acr == ACR_MFA and sign_in.acr != ACR_MFA:
+            return False
+        return pending.max_age is None or time.time() - sign_in.auth_time <= pending.max_age
+
+    def mfa_form(self, req: Request, error: str | None = None) -> Response:
+        txn = (req.query.get("txn") or req.form().get("txn") or [""])[0]
+        return self._with_csrf(req, lambda csrf: _pages.one_time_code_page(
+            self.url("mfa"), {"txn": txn, "csrf": csrf}, DEMO_ONE_TIME_CODE, error))
+
+    def mfa(self, req: Request) -> Response:
+        form = req.form()
+        token = req.cookies.get(SESSION_COOKIE, "")
+        user = self.session_user(req)
+        if user is None or not self._csrf_ok(req, form):
+            return _pages.message_page("Session expired", "Sign in again and retry from your application.", 400)
+        if not hmac.compare_digest((form.get("otp") or [""])[0], DEMO_ONE_TIME_CODE):
+            response = self.mfa_form(req, "That code is not right.")
+            response.event = "mfa.failed"
+            return response
+        with self.app.state.lock:
+            self.app.state.sign_ins[token] = SignIn(user, ACR_MFA, time.time())
+        txn = (form.get("txn") or [""])[0]
+        response = redirect(f"{self.url('consent')}?{urlencode({'txn': txn})}")
+        response.user, response.event = user, "mfa"
         return response
 
     def _requested_scopes(self, scope: str | None) -> tuple[tuple[str, ...], str | None]:
@@ -388,10 +529,13 @@ class AuthorizationServer:
             response.event = "login.failed"
             return response
         session = new_secret(nbytes=24)
+        txn = (form.get("txn") or [""])[0]
         with self.app.state.lock:
             self.app.state.sessions[session] = username
-        txn = (form.get("txn") or [""])[0]
-        target = f"{self.url('consent')}?{urlencode({'txn': txn})}" if txn else self._safe_next(
+            self.app.state.sign_ins[session] = SignIn(username, ACR_PASSWORD, time.time())
+            pending = self.app.state.pending.get(txn)
+        step = "mfa" if pending is not None and pending.acr == ACR_MFA else "consent"
+        target = f"{self.url(step)}?{urlencode({'txn': txn})}" if txn else self._safe_next(
             (form.get("next") or [None])[0])
         response = redirect(target)
         response.headers.append(("Set-Cookie", f"{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax"))
@@ -421,7 +565,7 @@ class AuthorizationServer:
         if pending is None or client is None:
             return _pages.message_page("Request expired", "This authorization request is unknown or expired.", 400)
         user = self.session_user(req)
-        if user is None:
+        if user is None or not self._sign_in_meets(req, pending):
             return redirect(f"{self.url('login')}?{urlencode({'txn': txn})}")
         granted, withheld = self._granted(user, pending.scopes)
         response = self._with_csrf(req, lambda csrf: _pages.consent_page(
@@ -439,19 +583,22 @@ class AuthorizationServer:
             pending = self.app.state.pending.pop((form.get("txn") or [""])[0], None)
         if pending is None:
             return _pages.message_page("Request expired", "This authorization request is unknown or expired.", 400)
+        if pending.device_code is None and not self._sign_in_meets(req, pending):
+            return _pages.message_page("Sign in again", "This request needs a stronger or more recent sign-in.", 400)
         approved = (form.get("decision") or [""])[0] == "approve"
         granted, _ = self._granted(user, pending.scopes)
         if pending.device_code is not None:
             response = self._finish_device(pending.device_code, user, granted if approved else None)
         elif approved:
-            response = self._deliver_code(pending, user, granted)
+            response = self._deliver_code(pending, user, granted, self.sign_in(req))
         else:
             response = self._deliver(pending, {"error": "access_denied", "error_description": "the user denied access"})
         response.user, response.client_id = user, pending.client_id
         response.event = "consent.approved" if approved else "consent.denied"
         return response
 
-    def _deliver_code(self, pending: PendingAuthorization, user: str, scopes: tuple[str, ...]) -> Response:
+    def _deliver_code(self, pending: PendingAuthorization, user: str, scopes: tuple[str, ...],
+                      sign_in: SignIn | None = None) -> Response:
         code = new_secret(nbytes=24)
         with self.app.state.lock:
             self.app.state.codes[code] = AuthorizationCode(
@@ -464,6 +611,9 @@ class AuthorizationServer:
                 code_challenge=pending.code_challenge,
                 code_challenge_method=pending.code_challenge_method,
                 expires_at=time.time() + self.app.config.code_lifetime,
+                acr=sign_in.acr if sign_in else None,
+                auth_time=sign_in.auth_time if sign_in else None,
+                dpop_jkt=pending.dpop_jkt,
             )
         return self._deliver(pending, {"code": code})
 
@@ -556,6 +706,19 @@ class AuthorizationServer:
         if isinstance(checked, Response):
             return checked
         client, form = checked
+        cfg = self.app.config
+        jkt: str | None = None
+        if cfg.dpop and req.headers.get_all("DPoP"):
+            proof = self.check_proof(req)
+            if isinstance(proof, Response):
+                proof.client_id = client.client_id
+                return proof
+            jkt = proof
+        elif cfg.dpop and (cfg.dpop_required or client.dpop_bound):
+            response = self._with_nonce(oauth_error(
+                "invalid_dpop_proof", "this server issues only DPoP-bound tokens: send a DPoP proof (RFC 9449)"))
+            response.client_id = client.client_id
+            return response
         params = {name: values[0] for name, values in form.items()}
         grant_type = params.get("grant_type")
         handlers = {
@@ -570,8 +733,29 @@ class AuthorizationServer:
         elif grant_type != DEVICE_GRANT and grant_type not in client.grant_types and not client.any_loopback:
             response = oauth_error("unauthorized_client", f"this client is not registered for {grant_type}")
         else:
-            response = handlers[grant_type](client, params, form.get("resource") or [])
+            response = handlers[grant_type](client, params, form.get("resource") or [], jkt)
         response.client_id = response.client_id or client.client_id
+        return self._with_nonce(response)
+
+    # -- RFC 9449 DPoP at the token and PAR endpoints -------------------------------------------------
+
+    def check_proof(self, req: Request) -> str | Response:
+        """The thumbprint of the key that signed the request's DPoP proof, or the error answer (§4.3, §8)."""
+        cfg = self.app.config
+        verifier = self.app.state.dpop_as
+        if cfg.has("dpop_nonce_every_time"):
+            verifier.new_nonce()  # whatever nonce the proof carries is stale now
+        try:
+            proof = verifier.check(req.headers.get_all("DPoP") or [], method=req.method,
+                                   url=self.app.request_origin(req) + req.path, require_nonce=cfg.dpop_nonce)
+        except ProofError as exc:
+            return self._with_nonce(oauth_error(exc.error, exc.description))
+        return proof.jkt
+
+    def _with_nonce(self, response: Response) -> Response:
+        """§8.2: the server may hand out its current nonce on any answer."""
+        if self.app.config.dpop_nonce and response.header("DPoP-Nonce") is None:
+            response.headers.append(("DPoP-Nonce", self.app.state.dpop_as.nonce))
         return response
 
     def _resource_problem(self, resources: list[str], granted: str) -> Response | None:
@@ -581,7 +765,7 @@ class AuthorizationServer:
                 return oauth_error("invalid_target", "the resource was not part of this authorization grant")
         return None
 
-    def _code_grant(self, client: Client, params: dict[str, str], resources: list[str]) -> Response:
+    def _code_grant(self, client: Client, params: dict[str, str], resources: list[str], jkt: str | None) -> Response:
         code_value, verifier = params.get("code"), params.get("code_verifier")
         if not code_value:
             return oauth_error("invalid_request", "code is required")
@@ -606,13 +790,18 @@ class AuthorizationServer:
         problem = self._resource_problem(resources, code.resource)
         if problem:
             return problem
-        grant = Grant(new_secret(nbytes=12), code.user, client.client_id, code.scopes, code.resource)
+        if code.dpop_jkt is not None and jkt != code.dpop_jkt:
+            # RFC 9449 §10: the code is bound to the key named at the authorization request.
+            return oauth_error("invalid_dpop_proof", "the DPoP proof's key is not the one this code is bound to")
+        grant = Grant(new_secret(nbytes=12), code.user, client.client_id, code.scopes, code.resource,
+                      acr=code.acr, auth_time=code.auth_time, jkt=jkt)
         with self.app.state.lock:
             self.app.state.grants[grant.grant_id] = grant
             code.grant_id = grant.grant_id
-        return self._token_response(grant, grant.scopes, "token.issued")
+        return self._token_response(grant, grant.scopes, "token.issued", jkt)
 
-    def _refresh_grant(self, client: Client, params: dict[str, str], resources: list[str]) -> Response:
+    def _refresh_grant(self, client: Client, params: dict[str, str], resources: list[str],
+                       jkt: str | None) -> Response:
         refresh = params.get("refresh_token")
         if not refresh:
             return oauth_error("invalid_request", "refresh_token is required")
@@ -637,9 +826,13 @@ class AuthorizationServer:
             problem = self._resource_problem(resources, grant.resource)
             if problem:
                 return problem
-            return self._token_response(grant, scopes, "token.refreshed")
+            if grant.jkt is not None and jkt != grant.jkt:
+                # RFC 9449 §5: a public client's refresh token is bound to its DPoP key.
+                return oauth_error("invalid_dpop_proof", "the refresh token is bound to another DPoP key")
+            return self._token_response(grant, scopes, "token.refreshed", jkt)
 
-    def _device_grant(self, client: Client, params: dict[str, str], resources: list[str]) -> Response:
+    def _device_grant(self, client: Client, params: dict[str, str], resources: list[str],
+                      jkt: str | None) -> Response:
         device_code = params.get("device_code")
         if not device_code:
             return oauth_error("invalid_request", "device_code is required")
@@ -665,21 +858,25 @@ class AuthorizationServer:
                 return problem
             device.status = "used"
             grant = Grant(new_secret(nbytes=12), device.user or "", client.client_id, device.granted_scopes,
-                          device.resource)
+                          device.resource, jkt=jkt)
             state.grants[grant.grant_id] = grant
-        return self._token_response(grant, grant.scopes, "token.issued")
+        return self._token_response(grant, grant.scopes, "token.issued", jkt)
 
-    def _token_response(self, grant: Grant, scopes: tuple[str, ...], event: str) -> Response:
-        body = self.issue(grant, scopes)
+    def _token_response(self, grant: Grant, scopes: tuple[str, ...], event: str, jkt: str | None = None) -> Response:
+        body = self.issue(grant, scopes, jkt)
         response = _no_store(json_response(200, body))
         response.user, response.client_id, response.event = grant.user, grant.client_id, event
         return response
 
-    def issue(self, grant: Grant, scopes: tuple[str, ...]) -> dict[str, object]:
-        """Mint an access token (and rotate the refresh token when offline_access was granted)."""
+    def issue(self, grant: Grant, scopes: tuple[str, ...], jkt: str | None = None) -> dict[str, object]:
+        """Mint an access token (and rotate the refresh token when offline_access was granted).
+
+        With ``jkt`` the token is DPoP-bound (RFC 9449 §6: ``cnf.jkt``, ``token_type: DPoP``)."""
         cfg = self.app.config
         now = time.time()
         lifetime = cfg.token_lifetime
+        if cfg.has("dpop_bearer_downgrade"):
+            jkt = None
         record = AccessToken(
             jti=new_secret(nbytes=12),
             grant_id=grant.grant_id,
@@ -689,6 +886,9 @@ class AuthorizationServer:
             audience=FOREIGN_AUDIENCE if cfg.has("wrong_aud") else grant.resource,
             issued_at=now,
             expires_at=now + lifetime,
+            acr=grant.acr,
+            auth_time=grant.auth_time,
+            jkt=jkt,
         )
         state = self.app.state
         if cfg.has("opaque_tokens"):
@@ -703,10 +903,13 @@ class AuthorizationServer:
                 "iat": int(now),
                 "exp": int(now + lifetime),
                 "jti": record.jti,
+                **({"cnf": {"jkt": jkt}} if jkt else {}),
+                **({"acr": grant.acr} if grant.acr else {}),
+                **({"auth_time": int(grant.auth_time)} if grant.auth_time else {}),
             })
         body: dict[str, object] = {
             "access_token": token,
-            "token_type": "Bearer",
+            "token_type": "DPoP" if jkt else "Bearer",
             "expires_in": lifetime,
             "scope": " ".join(scopes),
         }

@@ -65,4 +65,5 @@ def fetch_client(client_id: str, *, timeout: float = 5.0) -> Client:
         grant_types=tuple(str(g) for g in grant_types),
         response_types=("code",),
         token_endpoint_auth_method="none",
+        dpop_bound=document.get("dpop_bound_access_tokens") is True,
     )

@@ -10,10 +10,26 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["DEMO_USERS", "DEMO_ADMINS", "FAULTS", "SLOW_ENDPOINTS", "DemoConfig"]
+__all__ = [
+    "ACR_MFA",
+    "ACR_PASSWORD",
+    "DEMO_ADMINS",
+    "DEMO_ONE_TIME_CODE",
+    "DEMO_USERS",
+    "FAULTS",
+    "SLOW_ENDPOINTS",
+    "DemoConfig",
+]
 
 #: Demo users and their passwords. The login page lists them too: this is a demo.
 DEMO_USERS: dict[str, str] = {"alice": "wonderland", "bob": "builder"}
+
+#: The second factor every demo user has (the MFA page shows it: this is a demo).
+DEMO_ONE_TIME_CODE = "424242"
+
+#: RFC 9470 authentication context classes: a password, or a password and the one-time code.
+ACR_PASSWORD = "urn:acme:acr:password"
+ACR_MFA = "urn:acme:acr:mfa"
 
 #: Users whose policy allows the ``admin`` scope. Others get it stripped at consent.
 DEMO_ADMINS: frozenset[str] = frozenset({"alice"})
@@ -37,13 +53,17 @@ FAULTS: dict[str, str] = {
     "opaque_tokens": "Access tokens are opaque strings (oauth:...), not JWTs.",
     "no_offline_access": "offline_access is not offered: it is dropped from grants and no refresh token is issued.",
     "first_as_broken": "PRM lists a broken authorization server first; its metadata answers 503.",
+    "dpop_nonce_every_time": "With dpop_nonce, every proof must carry a nonce the server has not handed out yet: "
+                             "each answer demands a new one, so a client that retries forever loops.",
+    "dpop_bearer_downgrade": "With dpop, the token endpoint answers token_type Bearer (unbound) to a DPoP request.",
+    "par_broken": "With par, the pushed authorization request endpoint answers 500.",
     "always_redirect": "Unauthenticated GETs from programs also get a 302, to a login page on another origin; "
                        "the PRM well-known URLs still answer.",
 }
 
 #: Endpoint names ``DemoConfig.slow_endpoints`` may name; each sleeps ``slow_seconds`` first.
 SLOW_ENDPOINTS: frozenset[str] = frozenset(
-    {"prm", "metadata", "register", "authorize", "token", "revoke", "device", "resource"}
+    {"prm", "metadata", "register", "authorize", "par", "token", "revoke", "device", "resource"}
 )
 
 
@@ -65,6 +85,25 @@ class DemoConfig:
     #: Accept Client ID Metadata Documents: a client_id that is an https URL (or http on loopback)
     #: whose JSON the server fetches, and advertise ``client_id_metadata_document_supported``.
     client_id_metadata_documents: bool = False
+    #: RFC 9449 DPoP: advertise ``dpop_signing_alg_values_supported``, bind tokens to the key of a
+    #: request's DPoP proof (``token_type: DPoP``, ``cnf.jkt``) and check proofs at the resource.
+    dpop: bool = False
+    #: DPoP-bound tokens only: token requests without a proof are refused, registrations answer
+    #: ``dpop_bound_access_tokens: true`` and the resource challenges only with ``DPoP``. Implies ``dpop``.
+    dpop_required: bool = False
+    #: RFC 9449 §8, §9: the token endpoint and the resource demand a server nonce in proofs
+    #: (once: after a ``use_dpop_nonce`` answer the nonce stays valid). Implies ``dpop``.
+    dpop_nonce: bool = False
+    #: RFC 9126: a ``pushed_authorization_request_endpoint``.
+    par: bool = False
+    #: ``require_pushed_authorization_requests``: the authorization endpoint accepts only a
+    #: ``request_uri`` from a push. Implies ``par``.
+    par_required: bool = False
+    #: RFC 9470 step-up: path prefixes (``"/admin"``) that need a stronger or fresher sign-in.
+    step_up_paths: tuple[str, ...] = ()
+    #: The ``acr_values`` those paths demand (None: any), and their ``max_age`` in seconds (None: any age).
+    step_up_acr: str | None = ACR_MFA
+    step_up_max_age: int | None = None
     #: Names from :data:`FAULTS`.
     faults: frozenset[str] = field(default_factory=frozenset)
     slow_seconds: float = 0.0
@@ -83,6 +122,15 @@ class DemoConfig:
         object.__setattr__(self, "faults", frozenset(self.faults))
         object.__setattr__(self, "slow_endpoints", frozenset(self.slow_endpoints))
         object.__setattr__(self, "scopes", tuple(self.scopes))
+        object.__setattr__(self, "step_up_paths", tuple(self.step_up_paths))
+        if self.dpop_required or self.dpop_nonce:
+            object.__setattr__(self, "dpop", True)
+        if self.par_required:
+            object.__setattr__(self, "par", True)
+        if any(not p.startswith("/") for p in self.step_up_paths):
+            raise ValueError("step_up_paths must be absolute paths, e.g. '/admin'")
+        if self.step_up_paths and self.step_up_acr is None and self.step_up_max_age is None:
+            raise ValueError("step_up_paths need step_up_acr or step_up_max_age")
         unknown = self.faults - FAULTS.keys()
         if unknown:
             raise ValueError(f"unknown demo fault(s): {', '.join(sorted(unknown))}; known: {', '.join(FAULTS)}")

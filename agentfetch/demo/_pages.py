@@ -91,5 +91,20 @@ def device_page(action: str, hidden: dict[str, str], user_code: str = "", error:
     return html_response(400 if error else 200, _page("Connect a device", body))
 
 
+def one_time_code_page(action: str, hidden: dict[str, str], code: str, error: str | None = None) -> Response:
+    """The second factor of a stronger sign-in (RFC 9470 step-up): a one-time code."""
+    fields = "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">' for k, v in hidden.items())
+    problem = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
+    body = f"""{problem}
+<p>This request needs a stronger sign-in. Enter the one-time code from your authenticator.</p>
+<form method="post" action="{escape(action)}">
+{fields}
+<label>One-time code <input type="text" name="otp" inputmode="numeric" autocomplete="one-time-code" required></label>
+<button type="submit">Verify</button>
+</form>
+<p><small>Demo code: <code>{escape(code)}</code></small></p>"""
+    return html_response(401 if error else 200, _page("Verify it's you", body))
+
+
 def message_page(title: str, text: str, status: int = 200) -> Response:
     return html_response(status, _page(title, f"<p class=\"message\">{escape(text)}</p>"))

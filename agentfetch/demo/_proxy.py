@@ -16,6 +16,8 @@ from urllib.parse import urlencode
 from . import _pages, _wiki
 from ._authserver import FOREIGN_AUDIENCE
 from ._config import DEMO_ADMINS
+from ._dpop import ALGS as DPOP_ALGS
+from ._dpop import ProofError
 from ._http import Request, Response, json_response, redirect
 
 if TYPE_CHECKING:
@@ -32,7 +34,11 @@ class Identity:
     user: str
     client_id: str | None
     scopes: tuple[str, ...]
-    via: str  # "bearer" or "session"
+    via: str  # "bearer", "dpop" or "session"
+    acr: str | None = None
+    auth_time: float | None = None
+    #: RFC 9449 ``cnf.jkt`` of a DPoP-bound token.
+    jkt: str | None = None
 
     def as_json(self) -> dict[str, object]:
         return {"user": self.user, "client_id": self.client_id, "scopes": list(self.scopes), "auth": self.via}
@@ -99,10 +105,13 @@ class Proxy:
     # -- the gate -------------------------------------------------------------------------------
 
     def challenge(self, status: int, resource: str, scope: str, error: str | None = None,
-                  description: str | None = None) -> Response:
-        """RFC 6750 §3 with the RFC 9728 §5.1 ``resource_metadata`` parameter."""
+                  description: str | None = None, *, scheme: str | None = None,
+                  extra: dict[str, str] | None = None) -> Response:
+        """RFC 6750 §3 with the RFC 9728 §5.1 ``resource_metadata`` parameter; with DPoP on, also (or,
+        when DPoP is required, only) the RFC 9449 §7.1 ``DPoP`` challenge with ``algs``."""
+        cfg = self.app.config
         params = ['realm="acme-wiki"']
-        if not self.app.config.has("no_resource_metadata_param"):
+        if not cfg.has("no_resource_metadata_param"):
             params.append(f'resource_metadata="{self.metadata_url(resource)}"')
         if scope:
             params.append(f'scope="{scope}"')
@@ -110,9 +119,18 @@ class Proxy:
             params.append(f'error="{error}"')
         if description:
             params.append(f'error_description="{description}"')
+        params += [f'{name}="{value}"' for name, value in (extra or {}).items()]
         body = {"error": error or "unauthorized", "error_description": description or "authentication required"}
         response = json_response(status, body)
-        response.headers.append(("WWW-Authenticate", "Bearer " + ", ".join(params)))
+        if scheme is not None:
+            schemes = [scheme]
+        else:
+            schemes = ["DPoP"] if cfg.dpop_required else ["Bearer", "DPoP"] if cfg.dpop else ["Bearer"]
+        for name in schemes:
+            algs = [f'algs="{" ".join(DPOP_ALGS)}"'] if name == "DPoP" else []
+            response.headers.append(("WWW-Authenticate", f"{name} " + ", ".join(algs + params)))
+        if cfg.dpop_nonce:
+            response.headers.append(("DPoP-Nonce", self.app.state.dpop_rs.nonce))
         return response
 
     def _token_identity(self, token: str, path: str) -> Identity | str:
@@ -137,21 +155,78 @@ class Proxy:
             return "the access token expired"
         if not self.covers(record.audience, path):
             return "the access token was issued for another resource"
-        return Identity(record.user, record.client_id, record.scopes, "bearer")
+        return Identity(record.user, record.client_id, record.scopes, "bearer", record.acr, record.auth_time,
+                        record.jkt)
+
+    def _dpop_identity(self, req: Request, token: str, path: str, resource: str, needed: str) -> Identity | Response:
+        """RFC 9449 §7.1: a DPoP-bound token and a proof signed by the key it is bound to."""
+        found = self._token_identity(token, path)
+        if isinstance(found, str):
+            return self.challenge(401, resource, needed, "invalid_token", found, scheme="DPoP")
+        if found.jkt is None:
+            return self.challenge(401, resource, needed, "invalid_token", "this access token is not DPoP-bound",
+                                  scheme="DPoP")
+        cfg = self.app.config
+        verifier = self.app.state.dpop_rs
+        if cfg.has("dpop_nonce_every_time"):
+            verifier.new_nonce()
+        try:
+            proof = verifier.check(req.headers.get_all("DPoP") or [], method=req.sent_method,
+                                   url=self.app.request_origin(req) + req.path, access_token=token,
+                                   require_nonce=cfg.dpop_nonce)
+        except ProofError as exc:
+            return self.challenge(401, resource, needed, exc.error, exc.description, scheme="DPoP")
+        if proof.jkt != found.jkt:
+            return self.challenge(401, resource, needed, "invalid_token",
+                                  "the DPoP proof is not signed by the key the token is bound to", scheme="DPoP")
+        return Identity(found.user, found.client_id, found.scopes, "dpop", found.acr, found.auth_time, found.jkt)
+
+    def _step_up(self, path: str, identity: Identity) -> dict[str, str] | None:
+        """RFC 9470 §3: the ``acr_values``/``max_age`` a path demands and the token lacks, else None."""
+        cfg = self.app.config
+        if identity.via == "session" or not any(_under(path, prefix) for prefix in cfg.step_up_paths):
+            return None
+        demand: dict[str, str] = {}
+        if cfg.step_up_acr is not None and identity.acr != cfg.step_up_acr:
+            demand["acr_values"] = cfg.step_up_acr
+        if cfg.step_up_max_age is not None and (
+            identity.auth_time is None or time.time() - identity.auth_time > cfg.step_up_max_age
+        ):
+            demand["max_age"] = str(cfg.step_up_max_age)
+        if not demand:
+            return None
+        # A stale sign-in that also lacks the class: ask for both, as the resource's whole policy.
+        if cfg.step_up_acr is not None:
+            demand["acr_values"] = cfg.step_up_acr
+        if cfg.step_up_max_age is not None:
+            demand["max_age"] = str(cfg.step_up_max_age)
+        return demand
 
     def handle(self, req: Request) -> Response:
         path = req.path
         resource = self.resource_for(self.app.request_origin(req), path)
         needed = "admin" if _under(path, "/admin") else "read"
         identity: Identity | None = None
+        cfg = self.app.config
         scheme, _, token = req.header("Authorization").partition(" ")
-        if scheme.lower() == "bearer":
-            token = token.strip()
-            if not token:
-                return self.challenge(400, resource, "read", "invalid_request", "the Bearer credentials are empty")
+        token = token.strip()
+        if scheme.lower() in ("bearer", "dpop") and not token:
+            return self.challenge(400, resource, "read", "invalid_request", f"the {scheme} credentials are empty")
+        if scheme.lower() == "dpop" and cfg.dpop:
+            checked = self._dpop_identity(req, token, path, resource, needed)
+            if isinstance(checked, Response):
+                return checked
+            identity = checked
+        elif scheme.lower() == "bearer":
             found = self._token_identity(token, path)
             if isinstance(found, str):
                 return self.challenge(401, resource, needed, "invalid_token", found)
+            if found.jkt is not None:
+                # RFC 9449 §7.2: a bound token presented as a bearer token is refused.
+                return self.challenge(401, resource, needed, "invalid_token",
+                                      "this access token is DPoP-bound: send it with the DPoP scheme and a proof")
+            if cfg.dpop_required:
+                return self.challenge(401, resource, needed, "invalid_token", "only DPoP-bound tokens are accepted")
             identity = found
         if identity is None:
             user = self.app.authserver.session_user(req)
@@ -164,14 +239,22 @@ class Proxy:
             if self.app.config.has("always_redirect") and req.method == "GET":
                 return self._redirect_to_other_origin_login(req)
             return self.challenge(401, resource, needed)
+        scheme_used = "DPoP" if identity.via == "dpop" else "Bearer" if identity.via == "bearer" else None
+        step_up = self._step_up(path, identity)
         if needed not in identity.scopes:
             if identity.via == "session":
                 response = _pages.message_page("Forbidden", f"{identity.user} may not use the admin area.", 403)
             else:
                 response = self.challenge(403, resource, needed, "insufficient_scope",
-                                          f"this needs the {needed} scope")
+                                          f"this needs the {needed} scope", scheme=scheme_used)
+        elif step_up is not None:
+            response = self.challenge(401, resource, needed, "insufficient_user_authentication",
+                                      "this page needs a stronger or more recent sign-in", scheme=scheme_used,
+                                      extra=step_up)
         else:
             response = self.serve(req, identity)
+            if cfg.dpop_nonce and identity.via == "dpop":
+                response.headers.append(("DPoP-Nonce", self.app.state.dpop_rs.nonce))
         response.user, response.client_id = identity.user, identity.client_id
         return response
 

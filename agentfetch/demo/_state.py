@@ -11,6 +11,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from ._dpop import DPoPVerifier
+
 
 def new_secret(prefix: str = "", nbytes: int = 24) -> str:
     return prefix + secrets.token_urlsafe(nbytes)
@@ -29,6 +31,8 @@ class Client:
     issued_at: int = field(default_factory=lambda: int(time.time()))
     #: The pre-registered client accepts any loopback redirect URI.
     any_loopback: bool = False
+    #: RFC 9449 §5.2 ``dpop_bound_access_tokens``: this client's tokens must be DPoP-bound.
+    dpop_bound: bool = False
 
     def metadata(self) -> dict[str, object]:
         """The RFC 7591 §3.2.1 registration response body."""
@@ -43,6 +47,8 @@ class Client:
         }
         if self.scope:
             data["scope"] = self.scope
+        if self.dpop_bound:
+            data["dpop_bound_access_tokens"] = True
         if self.client_secret:
             data["client_secret"] = self.client_secret
             data["client_secret_expires_at"] = 0
@@ -65,6 +71,30 @@ class PendingAuthorization:
     code_challenge_method: str = "S256"
     device_code: str | None = field(default=None, repr=False)
     created: float = field(default_factory=time.time)
+    #: RFC 9470 / OIDC: what the sign-in must satisfy. ``acr`` is the class the user must reach.
+    acr: str | None = None
+    max_age: int | None = None
+    #: RFC 9449 §10: the key the code will be bound to (``dpop_jkt`` or the PAR request's proof).
+    dpop_jkt: str | None = None
+
+
+@dataclass
+class PushedRequest:
+    """An RFC 9126 pushed authorization request, waiting for its ``request_uri`` at the authorization endpoint."""
+
+    client_id: str
+    params: dict[str, list[str]] = field(repr=False)
+    expires_at: float
+    dpop_jkt: str | None = None
+
+
+@dataclass
+class SignIn:
+    """How and when a browser session's user last authenticated (RFC 9470 ``acr``, ``auth_time``)."""
+
+    user: str
+    acr: str
+    auth_time: float
 
 
 @dataclass
@@ -80,6 +110,9 @@ class AuthorizationCode:
     expires_at: float
     used: bool = False
     grant_id: str | None = None
+    acr: str | None = None
+    auth_time: float | None = None
+    dpop_jkt: str | None = None
 
 
 @dataclass
@@ -95,6 +128,10 @@ class Grant:
     refresh_expires_at: float = 0.0
     revoked: bool = False
     access_ids: set[str] = field(default_factory=set)
+    acr: str | None = None
+    auth_time: float | None = None
+    #: RFC 9449 §5: the key the refresh token (of a public client) and the access tokens are bound to.
+    jkt: str | None = None
 
 
 @dataclass
@@ -123,6 +160,10 @@ class AccessToken:
     audience: str
     issued_at: float
     expires_at: float
+    acr: str | None = None
+    auth_time: float | None = None
+    #: RFC 9449 §6: ``cnf.jkt``; None for a bearer token.
+    jkt: str | None = None
 
 
 class State:
@@ -142,6 +183,13 @@ class State:
         self.revoked_access: set[str] = set()
         #: session cookie value -> user
         self.sessions: dict[str, str] = {}
+        #: session cookie value -> how the user signed in (RFC 9470)
+        self.sign_ins: dict[str, SignIn] = {}
+        #: RFC 9126 request_uri -> the pushed request
+        self.pushed: dict[str, PushedRequest] = {}
+        #: RFC 9449: proof checks (seen jti, nonce) of the authorization server and of the resource.
+        self.dpop_as = DPoPVerifier()
+        self.dpop_rs = DPoPVerifier()
         #: Access tokens issued before this instant count as expired (``DemoServer.expire_tokens``).
         self.not_before: float = 0.0
 

@@ -27,7 +27,7 @@ from html.parser import HTMLParser
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 from ..errors import AgentFetchError, AuthorizationError
-from ._config import DEMO_USERS
+from ._config import DEMO_ONE_TIME_CODE, DEMO_USERS
 
 __all__ = ["ScriptedBrowser", "browser_command", "main", "walk"]
 
@@ -130,13 +130,16 @@ def _is_client_callback(target: str, visited: set[tuple[str, str, int | None]]) 
     return "code" in query or "error" in query
 
 
-def _fill(form: _Form, username: str, password: str) -> dict[str, str]:
+def _fill(form: _Form, username: str, password: str, one_time_code: str = DEMO_ONE_TIME_CODE) -> dict[str, str]:
     data: dict[str, str] = {}
     username_done = False
     for field_ in form.inputs:
         name, kind, value = field_["name"], field_.get("type", "text").lower(), field_.get("value", "")
         if kind == "password":
             data[name] = password
+        elif field_.get("autocomplete", "") == "one-time-code":
+            # A second factor (a stronger sign-in): the code from the person's authenticator.
+            data[name] = one_time_code
         elif kind in _TEXTUAL and not value and not username_done and (
             _USERNAME.search(name) or _USERNAME.search(field_.get("autocomplete", ""))
         ):

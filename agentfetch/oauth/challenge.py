@@ -1,4 +1,4 @@
-"""``WWW-Authenticate`` parsing: RFC 9110 §11.6.1 and RFC 6750 §3.
+"""``WWW-Authenticate`` parsing: RFC 9110 §11.6.1, RFC 6750 §3, RFC 9449 §7.1 and RFC 9470 §3.
 
 Grammar (RFC 9110)::
 
@@ -21,7 +21,15 @@ from dataclasses import dataclass, field
 
 from ..errors import AuthorizationError
 
-__all__ = ["Challenge", "BearerChallenge", "MalformedChallenge", "parse_challenges", "find_bearer"]
+__all__ = [
+    "BearerChallenge",
+    "Challenge",
+    "MalformedChallenge",
+    "OAuthChallenge",
+    "find_bearer",
+    "find_challenges",
+    "parse_challenges",
+]
 
 MAX_HEADER_LENGTH = 16 * 1024
 MAX_PARAMS = 64
@@ -46,18 +54,37 @@ class Challenge:
 
 
 @dataclass(frozen=True)
-class BearerChallenge:
-    """The parts of a ``Bearer`` challenge OAuth cares about (RFC 6750 §3, RFC 9728 §5.1)."""
+class OAuthChallenge:
+    """The parts of an OAuth challenge that matter: ``Bearer`` (RFC 6750 §3, RFC 9728 §5.1) or
+    ``DPoP`` (RFC 9449 §7.1), which share their auth-params, plus ``algs`` (RFC 9449) and the
+    step-up parameters ``acr_values`` and ``max_age`` (RFC 9470 §3)."""
 
     resource_metadata: str | None = None
     scopes: tuple[str, ...] = ()
     error: str | None = None
     error_description: str | None = None
     realm: str | None = None
+    #: Lower-cased: ``"bearer"`` or ``"dpop"``.
+    scheme: str = "bearer"
+    #: RFC 9449 §7.1: the JWS algorithms the resource accepts in DPoP proofs.
+    algs: tuple[str, ...] = ()
+    #: RFC 9470 §3: the authentication context classes asked for, most preferred first.
+    acr_values: tuple[str, ...] = ()
+    #: RFC 9470 §3: the most seconds since the user last authenticated; None when absent
+    #: or not a non-negative integer.
+    max_age: int | None = None
 
     @property
     def insufficient_scope(self) -> bool:
         return self.error == "insufficient_scope"
+
+    @property
+    def insufficient_user_authentication(self) -> bool:
+        return self.error == "insufficient_user_authentication"
+
+
+#: The name the flow has always used; every OAuth challenge has the same shape.
+BearerChallenge = OAuthChallenge
 
 
 class _Parser:
@@ -196,35 +223,48 @@ def parse_challenges(header_values: Iterable[str]) -> list[Challenge]:
     return challenges
 
 
-def find_bearer(header_values: Iterable[str]) -> BearerChallenge | None:
-    """The ``Bearer`` challenge among all headers, or None when there is none.
+def find_challenges(header_values: Iterable[str], schemes: tuple[str, ...] = ("bearer", "dpop")) -> list[OAuthChallenge]:
+    """Every challenge whose scheme is one of ``schemes`` (lower-case), in header order.
 
-    A header we cannot parse is skipped when another header carries a usable
-    Bearer challenge; when none does, the parse error is raised so the user
-    learns why authorization did not start.
+    A header we cannot parse is skipped when another header carries a wanted
+    challenge; when none does, the parse error is raised so the user learns why
+    authorization did not start.
     """
     first_error: MalformedChallenge | None = None
+    found: list[OAuthChallenge] = []
     for value in header_values:
         try:
             challenges = parse_challenges([value])
         except MalformedChallenge as exc:
             first_error = first_error or exc
             continue
-        for challenge in challenges:
-            if challenge.scheme == "bearer":
-                return _bearer(challenge)
-    if first_error is not None:
+        found += [_oauth(c) for c in challenges if c.scheme in schemes]
+    if not found and first_error is not None:
         raise first_error
-    return None
+    return found
 
 
-def _bearer(challenge: Challenge) -> BearerChallenge:
+def find_bearer(header_values: Iterable[str]) -> OAuthChallenge | None:
+    """The ``Bearer`` challenge among all headers, or None when there is none (see :func:`find_challenges`)."""
+    found = find_challenges(header_values, schemes=("bearer",))
+    return found[0] if found else None
+
+
+def _words(value: str | None) -> tuple[str, ...]:
+    return tuple(value.split()) if value else ()
+
+
+def _oauth(challenge: Challenge) -> OAuthChallenge:
     params = challenge.params
-    scope = params.get("scope")
-    return BearerChallenge(
+    max_age = params.get("max_age", "")
+    return OAuthChallenge(
         resource_metadata=params.get("resource_metadata") or None,
-        scopes=tuple(scope.split()) if scope else (),
+        scopes=_words(params.get("scope")),
         error=params.get("error") or None,
         error_description=params.get("error_description") or None,
         realm=params.get("realm"),
+        scheme=challenge.scheme,
+        algs=_words(params.get("algs")),
+        acr_values=_words(params.get("acr_values")),
+        max_age=int(max_age) if max_age.isascii() and max_age.isdigit() else None,
     )
