@@ -30,7 +30,8 @@ What it serves:
   ``device``, ``jwks``; RFC 8414 and OpenID discovery documents.
 - Users: :data:`DEMO_USERS` (``alice`` may grant ``admin``, ``bob`` may not).
 
-Faults are listed with their meaning in :data:`FAULTS`. Heavy imports (joserfc)
+Faults are listed with their meaning in :data:`FAULTS`. :class:`DPoPVerifier` is the
+RFC 9449 §4.3 proof check the demo's token endpoint and resource use, for other test servers. Heavy imports (joserfc)
 happen only when a server is built.
 """
 
@@ -39,6 +40,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._config import DEMO_ADMINS, DEMO_USERS, FAULTS, SLOW_ENDPOINTS, DemoConfig
+from ._dpop import DPoPVerifier, ProofError
 
 if TYPE_CHECKING:
     from ._app import RequestRecord
@@ -47,7 +49,9 @@ if TYPE_CHECKING:
 __all__ = [
     "DEMO_ADMINS",
     "DEMO_USERS",
+    "DPoPVerifier",
     "FAULTS",
+    "ProofError",
     "SLOW_ENDPOINTS",
     "DemoConfig",
     "DemoServer",

@@ -72,6 +72,8 @@ class ProtectedResource:
         self.keys: Any = None
         self.requests: list[Seen] = []
         self.tokens_seen: list[dict[str, Any]] = []
+        #: A DPoP proof verifier (``agentfetch.demo.DPoPVerifier``) to accept ``Authorization: DPoP``.
+        self.dpop: Any = None
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self.origin = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -158,10 +160,12 @@ class ProtectedResource:
                 needed = "wiki:write" if path.rstrip("/").endswith("/admin") else "wiki:read"
                 challenge = f'Bearer resource_metadata="{rs.prm_url(tree)}", scope="{needed}"'
                 header = self.headers.get("Authorization", "")
+                if rs.dpop is not None and header.lower().startswith("dpop "):
+                    return self._dpop(header[5:].strip(), tree, path, needed)
                 if not header.lower().startswith("bearer "):
                     return self._send(401, "sign in", {"WWW-Authenticate": challenge})
                 claims = rs.validate(header[7:].strip(), tree)
-                if claims is None:
+                if claims is None or "cnf" in claims:  # RFC 9449 §7.2: a bound token is no bearer token
                     return self._send(401, "bad token",
                                       {"WWW-Authenticate": challenge + ', error="invalid_token"'})
                 rs.tokens_seen.append(claims)
@@ -173,6 +177,26 @@ class ProtectedResource:
                             f'Bearer resource_metadata="{rs.prm_url(tree)}", scope="{wanted}", '
                             'error="insufficient_scope"'})
                 return self._send(200, f"# {tree} page {path}\n\nHello {claims['sub']}, this is the {tree}.")
+
+            def _dpop(self, token: str, tree: str, path: str, needed: str) -> None:
+                """RFC 9449 §7.1: the proof (checked by the demo's verifier, written from §4.3) and
+                ``cnf.jkt`` of the provider's JWT access token."""
+                from agentfetch.demo import ProofError
+
+                assert rs.dpop is not None
+                challenge = f'DPoP algs="ES256 EdDSA", resource_metadata="{rs.prm_url(tree)}", scope="{needed}"'
+                claims = rs.validate(token, tree)
+                if claims is None or not isinstance(claims.get("cnf"), dict):
+                    return self._send(401, "bad token", {"WWW-Authenticate": challenge + ', error="invalid_token"'})
+                try:
+                    proof = rs.dpop.check(self.headers.get_all("DPoP") or [], method="GET",
+                                          url=rs.origin + path, access_token=token)
+                except ProofError as exc:
+                    return self._send(401, exc.description, {"WWW-Authenticate": challenge + f', error="{exc.error}"'})
+                if proof.jkt != claims["cnf"].get("jkt"):
+                    return self._send(401, "wrong key", {"WWW-Authenticate": challenge + ', error="invalid_token"'})
+                rs.tokens_seen.append(claims)
+                return self._send(200, f"# {tree} page {path}\n\nHello {claims['sub']}, bound to your key.")
 
         return Handler
 
@@ -224,12 +248,12 @@ def oidc_provider(oidc_rs: ProtectedResource, tmp_path_factory: pytest.TempPathF
         _stop_provider(server)
 
 
-def _start_provider(rs: ProtectedResource, stderr_path: Path, port: int = 0) -> OidcProvider:
-    """Start server.mjs for ``rs`` (on ``port``, 0 = any) and point ``rs`` at it."""
+def _start_provider(rs: ProtectedResource, stderr_path: Path, port: int = 0, args: tuple[str, ...] = ()) -> OidcProvider:
+    """Start server.mjs for ``rs`` (on ``port``, 0 = any, with server.mjs ``args``) and point ``rs`` at it."""
     node = _node()
     with stderr_path.open("a") as stderr:
         process = subprocess.Popen(
-            [node, "server.mjs", "--port", str(port), "--resource-prefix", rs.origin + "/"],
+            [node, "server.mjs", "--port", str(port), "--resource-prefix", rs.origin + "/", *args],
             cwd=SERVER_DIR, stdout=subprocess.PIPE, stderr=stderr, text=True,
             env={**os.environ, "NODE_ENV": "test", "DEBUG": ""},
         )

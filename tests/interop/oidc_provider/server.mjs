@@ -1,7 +1,7 @@
 // node oidc-provider (panva) on loopback, configured the way a real deployment
 // in front of an API would be, for agentfetch's interop tests.
 //
-//   node server.mjs [--port N] [--resource-prefix URL]...
+//   node server.mjs [--port N] [--resource-prefix URL]... [--dpop] [--dpop-nonce] [--par-required] [--acr VALUE]...
 //
 // It binds 127.0.0.1 first (port 0 = ephemeral), then builds the Provider with
 // the issuer http://127.0.0.1:<bound port>, and prints one JSON line on stdout:
@@ -14,6 +14,13 @@
 // with ES256. A resource whose path ends in "/short" gets 5-second access
 // tokens, so the tests can see a refresh without waiting. Anything else is
 // refused with invalid_target.
+//
+// The standards agentfetch binds tokens and logins with, each off unless asked for:
+//   --dpop          RFC 9449 DPoP (features.dPoP): dpop_signing_alg_values_supported, DPoP-bound
+//                   tokens (token_type DPoP, cnf.jkt) for requests that carry a proof, replay detection.
+//   --dpop-nonce    with --dpop, every proof must carry the provider's nonce (use_dpop_nonce, §8).
+//   --par-required  RFC 9126: require_pushed_authorization_requests (PAR itself is on by default).
+//   --acr VALUE     acr_values_supported (RFC 9470 step-up asks for acr_values and max_age).
 
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
@@ -26,6 +33,10 @@ const { values: args } = parseArgs({
     port: { type: 'string', default: '0' },
     'resource-prefix': { type: 'string', multiple: true, default: [] },
     'access-token-ttl': { type: 'string', default: '3600' },
+    dpop: { type: 'boolean', default: false },
+    'dpop-nonce': { type: 'boolean', default: false },
+    'par-required': { type: 'boolean', default: false },
+    acr: { type: 'string', multiple: true, default: [] },
   },
 });
 
@@ -64,12 +75,21 @@ server.listen(Number(args.port), '127.0.0.1', () => {
       return { accountId: sub, async claims() { return { sub }; } };
     },
     scopes: ['openid', 'offline_access'],
+    acrValues: args.acr,
     claims: { openid: ['sub'] },
     features: {
       devInteractions: { enabled: true },
       registration: { enabled: true },
       revocation: { enabled: true },
       deviceFlow: { enabled: true }, // RFC 8628, for agents with no browser
+      dPoP: args.dpop ? {
+        enabled: true,
+        ...(args['dpop-nonce'] ? { nonceSecret: crypto.randomBytes(32), requireNonce: () => true } : {}),
+      } : { enabled: false },
+      pushedAuthorizationRequests: {
+        enabled: true,
+        requirePushedAuthorizationRequests: args['par-required'],
+      },
       introspection: { enabled: false },
       resourceIndicators: {
         enabled: true,
@@ -132,7 +152,10 @@ server.listen(Number(args.port), '127.0.0.1', () => {
   });
   provider.on('authorization.success', (ctx) => {
     const { params } = ctx.oidc;
-    event('authorization', { resource: params.resource, scope: params.scope, prompt: params.prompt });
+    event('authorization', {
+      resource: params.resource, scope: params.scope, prompt: params.prompt,
+      acr_values: params.acr_values, max_age: params.max_age, pushed: Boolean(ctx.oidc.entities.PushedAuthorizationRequest || ctx.oidc.entities.Interaction?.parJti),
+    });
   });
 
   const callback = provider.callback();
