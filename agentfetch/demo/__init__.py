@@ -49,12 +49,12 @@ if TYPE_CHECKING:
 __all__ = [
     "DEMO_ADMINS",
     "DEMO_USERS",
-    "DPoPVerifier",
     "FAULTS",
-    "ProofError",
     "SLOW_ENDPOINTS",
+    "DPoPVerifier",
     "DemoConfig",
     "DemoServer",
+    "ProofError",
     "RequestRecord",
 ]
 

@@ -17,9 +17,9 @@ from urllib.parse import unquote, urlencode, urlsplit
 
 from . import _pages
 from ._cimd import ClientMetadataError, fetch_client, is_metadata_url
+from ._config import ACR_MFA, ACR_PASSWORD, DEMO_ADMINS, DEMO_ONE_TIME_CODE, DEMO_USERS
 from ._dpop import ALGS as DPOP_ALGS
 from ._dpop import ProofError
-from ._config import ACR_MFA, ACR_PASSWORD, DEMO_ADMINS, DEMO_ONE_TIME_CODE, DEMO_USERS
 from ._http import Request, Response, add_query, json_response, redirect, single
 from ._state import (
     AccessToken,
@@ -426,9 +426,6 @@ class AuthorizationServer:
     # -- RFC 9126 pushed authorization requests ----------------------------------------------------
 
     def pushed_authorization(self, req: Request) -> Response:
-        cfg = self.app.config
-        if cfg.has("par_broken"):
-            return oauth_error("server_error", "the pushed authorization request endpoint is broken", 500)
         checked = self.client_request(req)
         if isinstance(checked, Response):
             return checked
@@ -743,8 +740,6 @@ class AuthorizationServer:
         """The thumbprint of the key that signed the request's DPoP proof, or the error answer (§4.3, §8)."""
         cfg = self.app.config
         verifier = self.app.state.dpop_as
-        if cfg.has("dpop_nonce_every_time"):
-            verifier.new_nonce()  # whatever nonce the proof carries is stale now
         try:
             proof = verifier.check(req.headers.get_all("DPoP") or [], method=req.method,
                                    url=self.app.request_origin(req) + req.path, require_nonce=cfg.dpop_nonce)
@@ -875,8 +870,6 @@ class AuthorizationServer:
         cfg = self.app.config
         now = time.time()
         lifetime = cfg.token_lifetime
-        if cfg.has("dpop_bearer_downgrade"):
-            jkt = None
         record = AccessToken(
             jti=new_secret(nbytes=12),
             grant_id=grant.grant_id,

@@ -53,10 +53,6 @@ FAULTS: dict[str, str] = {
     "opaque_tokens": "Access tokens are opaque strings (oauth:...), not JWTs.",
     "no_offline_access": "offline_access is not offered: it is dropped from grants and no refresh token is issued.",
     "first_as_broken": "PRM lists a broken authorization server first; its metadata answers 503.",
-    "dpop_nonce_every_time": "With dpop_nonce, every proof must carry a nonce the server has not handed out yet: "
-                             "each answer demands a new one, so a client that retries forever loops.",
-    "dpop_bearer_downgrade": "With dpop, the token endpoint answers token_type Bearer (unbound) to a DPoP request.",
-    "par_broken": "With par, the pushed authorization request endpoint answers 500.",
     "always_redirect": "Unauthenticated GETs from programs also get a 302, to a login page on another origin; "
                        "the PRM well-known URLs still answer.",
 }

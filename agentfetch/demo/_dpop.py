@@ -60,11 +60,6 @@ class DPoPVerifier:
         self._seen: dict[str, float] = {}
         self.nonce = secrets.token_urlsafe(16)
 
-    def new_nonce(self) -> str:
-        with self._lock:
-            self.nonce = secrets.token_urlsafe(16)
-            return self.nonce
-
     def check(self, proofs: list[str], *, method: str, url: str, access_token: str | None = None,
               require_nonce: bool = False) -> Proof:
         """§4.3's checks, in order; raises :class:`ProofError`."""

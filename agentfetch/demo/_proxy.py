@@ -168,8 +168,6 @@ class Proxy:
                                   scheme="DPoP")
         cfg = self.app.config
         verifier = self.app.state.dpop_rs
-        if cfg.has("dpop_nonce_every_time"):
-            verifier.new_nonce()
         try:
             proof = verifier.check(req.headers.get_all("DPoP") or [], method=req.sent_method,
                                    url=self.app.request_origin(req) + req.path, access_token=token,

@@ -190,26 +190,6 @@ def test_nonce_is_demanded_once_by_the_token_endpoint_and_the_resource(demo, oau
     assert _get(oauth, "/api/me", token, key, nonce=rs_nonce).status_code == 200  # still valid: demanded once
 
 
-def test_a_server_that_demands_a_new_nonce_every_time(demo, oauth):
-    demo.reconfigure(dpop_nonce=True, faults={"dpop_nonce_every_time"})
-    key = DPoPKey.generate()
-    client_id = oauth.register()["client_id"]
-    request, code = oauth.code(client_id)
-    form = _code_form(client_id, request, code)
-    nonce = None
-    for _ in range(3):
-        answer = _token_request(oauth, form, key, nonce=nonce)
-        assert answer.status_code == 400 and answer.json()["error"] == "use_dpop_nonce"
-        assert answer.headers["DPoP-Nonce"] != nonce
-        nonce = answer.headers["DPoP-Nonce"]
-
-
-def test_a_downgrading_server_answers_bearer(demo, oauth):
-    demo.reconfigure(dpop=True, faults={"dpop_bearer_downgrade"})
-    tokens = _bound_tokens(oauth, DPoPKey.generate())
-    assert tokens["token_type"] == "Bearer" and "cnf" not in _claims(tokens["access_token"])
-
-
 def test_dpop_jkt_binds_the_code(demo, oauth):
     demo.reconfigure(dpop=True)
     key = DPoPKey.generate()

@@ -78,12 +78,6 @@ def test_par_required_refuses_the_front_channel(demo, oauth):
     assert front.status_code == 400 and "pushed authorization requests" in front.text
 
 
-def test_a_broken_par_endpoint(demo, oauth):
-    demo.reconfigure(par=True, faults={"par_broken"})
-    _, answer = _push(oauth, oauth.register()["client_id"])
-    assert answer.status_code == 500
-
-
 def test_a_push_with_a_dpop_proof_binds_the_code(demo, oauth, loopback):
     demo.reconfigure(par=True, dpop=True)
     key = DPoPKey.generate()

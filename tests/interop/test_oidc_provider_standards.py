@@ -21,7 +21,13 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
-from test_oidc_provider import PASSWORD, OidcProvider, ProtectedResource, _start_provider, _stop_provider
+from test_oidc_provider import (
+    PASSWORD,
+    OidcProvider,
+    ProtectedResource,
+    _start_provider,
+    _stop_provider,
+)
 
 from agentfetch.demo import DPoPVerifier
 from agentfetch.demo.useragent import walk
@@ -39,7 +45,7 @@ class Listener:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 outer.callbacks.append({k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()})
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
