@@ -7,8 +7,8 @@ on the first PDF.
 
 from __future__ import annotations
 
-from agentfetch.content._convert import convert, html_to_markdown
-from agentfetch.content._model import Document, Page
-from agentfetch.content._paginate import estimate_tokens, paginate
+from ._convert import convert, html_to_markdown
+from ._model import Document, Page
+from ._paginate import estimate_tokens, paginate
 
 __all__ = ["html_to_markdown", "convert", "paginate", "estimate_tokens", "Document", "Page"]

@@ -12,7 +12,7 @@ import codecs
 import json
 import re
 
-from agentfetch.content._model import Document
+from ._model import Document
 
 __all__ = ["convert", "html_to_markdown", "parse_content_type"]
 
@@ -72,17 +72,19 @@ def parse_content_type(content_type: str | None) -> tuple[str, dict[str, str]]:
     return media.strip().lower(), params
 
 
-def html_to_markdown(html: str, url: str | None = None, *, full_page: bool = False) -> str:
+def html_to_markdown(html: str, url: str | None = None, *, full_page: bool = False, images: bool = False) -> str:
     """Convert an HTML page to Markdown: its title as ``# H1``, then its main content.
 
     Only the article is kept unless ``full_page`` is true (then navigation,
     headers and footers stay; scripts and styles never do). Links and images
     are made absolute against ``url`` (and the page's ``<base href>``).
+    Images are kept when their alt text says something, all of them (icons,
+    spacers, decorations) with ``images=True``.
     """
-    from agentfetch.content._html import convert_html
+    from ._html import convert_html
 
     data = html.encode("utf-8", "replace") if isinstance(html, str) else html
-    return convert_html(data, url, full_page=full_page).markdown
+    return convert_html(data, url, full_page=full_page, images=images).markdown
 
 
 def convert(
@@ -92,12 +94,14 @@ def convert(
     *,
     full_page: bool = False,
     body_truncated: bool = False,
+    images: bool = False,
 ) -> Document:
     """Turn a response body into a :class:`Document`, choosing the converter by type.
 
     ``body_truncated`` says the fetcher stopped reading at its size cap; the
     result then says so at its end, and a JSON body is shown as text since it
-    cannot be parsed whole.
+    cannot be parsed whole. ``images`` keeps every image, not only those
+    whose alt text says something.
     """
     body = bytes(body)  # bytearray and memoryview work as well
     media, params = parse_content_type(content_type)
@@ -107,14 +111,14 @@ def convert(
         # A mislabelled image or an unannounced gzip body: summarise, never dump.
         media = _sniff(body, "application/octet-stream")
     if media in _HTML_TYPES:
-        from agentfetch.content._html import convert_html
+        from ._html import convert_html
 
         charset, text = _decode_html(body, params.get("charset"))
         if text is None:
             data = body[_bom_length(body) :]
         else:
             data = text.encode("utf-8", "replace")
-        doc = convert_html(data, url, full_page=full_page)
+        doc = convert_html(data, url, full_page=full_page, images=images)
         doc.charset = charset
     elif media in _MARKDOWN_TYPES:
         charset, text = _decode_text(body, params.get("charset"))
@@ -122,7 +126,7 @@ def convert(
     elif media == "application/json" or media.endswith("+json"):
         doc = _convert_json(body, params.get("charset"), body_truncated)
     elif media == "application/pdf":
-        from agentfetch.content._pdf import convert_pdf
+        from ._pdf import convert_pdf
 
         doc = convert_pdf(body, url, body_truncated=body_truncated)
     elif media.startswith("text/") or media in _TEXTUAL_APPLICATION_TYPES or media.endswith("+xml"):

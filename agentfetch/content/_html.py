@@ -9,16 +9,16 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin
 
-from agentfetch.content._markdown import MarkdownWriter
-from agentfetch.content._metadata import page_metadata
-from agentfetch.content._model import Document
-from agentfetch.content._readability import (
-    is_phrasing,
+from ._markdown import MarkdownWriter
+from ._metadata import page_metadata
+from ._model import Document
+from ._readability import (
     extract_article,
     is_consent_banner,
+    is_phrasing,
     is_visible,
 )
-from agentfetch.content._tree import drop, folded_length, parse, text_of
+from ._tree import drop, folded_length, parse, text_of
 
 __all__ = ["convert_html"]
 
@@ -30,7 +30,7 @@ _SHARE_OR_COMMENTS = re.compile(r"(\b|_)(share|sharing|social|comments?|disqus|r
 _TOO_LITTLE = 500
 
 
-def convert_html(data: bytes, url: str | None, *, full_page: bool = False) -> Document:
+def convert_html(data: bytes, url: str | None, *, full_page: bool = False, images: bool = False) -> Document:
     """Convert UTF-8 HTML bytes; see :func:`agentfetch.content.html_to_markdown`."""
     root = parse(data)
     if root is None:
@@ -38,7 +38,7 @@ def convert_html(data: bytes, url: str | None, *, full_page: bool = False) -> Do
     metadata = page_metadata(root, url)
     title = metadata.pop("title", None) or None
     base_url = _base_url(root, url)
-    writer = MarkdownWriter(base_url, demote_h1=bool(title))
+    writer = MarkdownWriter(base_url, page_url=url, title=title, demote_h1=bool(title), images=images)
 
     if full_page:
         body = _prepare(root)

@@ -18,11 +18,11 @@ outside code.
 from __future__ import annotations
 
 import re
-from urllib.parse import urljoin
 
-from agentfetch.content._tree import text_of
-from agentfetch.content._mathml import math_to_tex
-from agentfetch.content._readability import is_data_table
+from ._links import LinkResolver, alt_text, image_says_something
+from ._mathml import math_to_tex
+from ._readability import is_data_table
+from ._tree import text_of
 
 __all__ = ["MarkdownWriter"]
 
@@ -40,7 +40,8 @@ _MAX_DEPTH = 60  # nested elements the writer follows before flattening to text
 
 # Rank of a pending separator between two pieces of output.
 _HARD_BREAK, _NEWLINE, _BLANK_LINE = 1, 2, 3
-_SEPARATORS = {_HARD_BREAK: "  \n", _NEWLINE: "\n", _BLANK_LINE: "\n\n"}
+# A hard break is a backslash before the newline (CommonMark §6.7): no trailing spaces, one character less.
+_SEPARATORS = {_HARD_BREAK: "\\\n", _NEWLINE: "\n", _BLANK_LINE: "\n\n"}
 
 _BLOCK_TAGS = (
     "address", "article", "aside", "blockquote", "center", "dd", "details", "dialog", "div",
@@ -193,11 +194,22 @@ def _int_attr(el, name: str, default: int, ceiling: int) -> int:
 class MarkdownWriter:
     """Turns an element (and everything under it) into Markdown."""
 
-    def __init__(self, base_url: str | None, *, demote_h1: bool = False) -> None:
+    def __init__(
+        self,
+        base_url: str | None,
+        *,
+        page_url: str | None = None,
+        title: str | None = None,
+        demote_h1: bool = False,
+        images: bool = False,
+    ) -> None:
         self.base_url = base_url
+        self.title = title
+        self.links = LinkResolver(base_url, page_url)
+        #: Keep every image with a URL, not only those whose alt text says something.
+        self.images = images
         # Under a "# Title" line, the page's own h1s are sections (Readability makes them h2).
         self._h1_level = 2 if demote_h1 else 1
-        self._urls: dict[str, str] = {}
         self._in_item = False
         self._depth = 0
         self._inline_handlers = {
@@ -236,24 +248,6 @@ class MarkdownWriter:
         out = _Output()
         self._flow(root, out)
         return out.text().strip("\n") + "\n" if out.started else ""
-
-    # -- URLs --------------------------------------------------------------
-    def absolute(self, href: str) -> str:
-        href = href.strip()
-        cached = self._urls.get(href)
-        if cached is not None:
-            return cached
-        url = href
-        if self.base_url:
-            try:
-                url = urljoin(self.base_url, href)
-            except ValueError:
-                url = href
-        url = url.replace(" ", "%20")
-        if url.count("(") != url.count(")"):
-            url = url.replace("(", "%28").replace(")", "%29")
-        self._urls[href] = url
-        return url
 
     # -- flow (block) mode ---------------------------------------------------
     def _flow(self, el, out: _Output) -> None:
@@ -482,13 +476,15 @@ class MarkdownWriter:
     def _link(self, el) -> str:
         inner = _MULTISPACE.sub(" ", self.inline(el))
         text = inner.strip(" \n")
-        href = (el.get("href") or "").strip()
-        if not text or not href or href[0] == "#" or href[:11].lower() == "javascript:":
+        href = el.get("href")
+        if not text or not href:
+            return inner
+        url = self.links.resolve(href)
+        if url is None:  # a fragment of this page, the page itself, javascript:
             return inner
         text = text.replace("\n", " ")
         lead = " " if inner[0] in " \n" else ""
         trail = " " if inner[-1] in " \n" else ""
-        url = self.absolute(href)
         if text == url and " " not in url and ">" not in url:
             return f"{lead}<{url}>{trail}"  # an autolink says it in half the tokens
         return f"{lead}[{text}]({url}){trail}"
@@ -500,10 +496,10 @@ class MarkdownWriter:
         src = _image_source(el)
         if not src or src[:5].lower() == "data:":
             return ""
-        if el.get("width") == "1" and el.get("height") == "1":
-            return ""  # a tracking pixel
-        alt = _collapse(el.get("alt") or "").strip().replace("[", "\\[").replace("]", "\\]")
-        return f"![{alt}]({self.absolute(src)})"
+        if not self.images and not image_says_something(el, src, self.title):
+            return ""  # a spacer, a tracking pixel, an icon, a decoration
+        alt = alt_text(el).replace("[", "\\[").replace("]", "\\]")
+        return f"![{alt}]({self.links.image(src)})"
 
     def _math_or_inline(self, el) -> str:
         found = _math_of(el)

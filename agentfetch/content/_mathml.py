@@ -9,7 +9,7 @@ tables); anything else contributes its text.
 
 from __future__ import annotations
 
-from agentfetch.content._tree import text_of
+from ._tree import text_of
 
 __all__ = ["math_to_tex"]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from agentfetch.content._model import Page
+from ._model import Page
 from agentfetch.errors import UsageError
 
 __all__ = ["paginate", "estimate_tokens", "continuation_note", "note_separator"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from agentfetch.content._model import Document
+from ._model import Document
 
 __all__ = ["convert_pdf", "PDF_EXTRA_HINT"]
 

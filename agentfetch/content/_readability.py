@@ -30,7 +30,7 @@ from functools import lru_cache
 
 from lxml import etree
 
-from agentfetch.content._tree import drop, folded_length, text_of, to_html
+from ._tree import drop, folded_length, text_of, to_html
 
 __all__ = ["Extraction", "extract_article", "inner_text", "is_consent_banner", "is_data_table", "text_similarity"]
 

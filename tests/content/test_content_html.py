@@ -122,7 +122,7 @@ def test_headings_lists_quotes_and_breaks():
     assert "- one\n  - nested **bold**\n  - second nested\n    1. deep\n- two" in out
     assert "3. three\n\n   more of three\n4. four" in out
     assert "> Quoted text\n>\n> > inner quote" in out
-    assert "first line  \nsecond line" in out
+    assert "first line\\\nsecond line" in out
 
 
 def test_definition_lists_and_inline_code():
