@@ -256,21 +256,27 @@ def _decode_html(body: bytes, header_charset: str | None) -> tuple[str, str | No
         if charset in ("utf-16-le", "utf-16-be", "utf-16", "utf-32"):
             charset = None
     if declared_in_page and charset != "utf-8":
-        try:
-            body.decode("utf-8")
+        if _is_utf8(body):
             return "utf-8", None
-        except UnicodeDecodeError:
-            pass
     if charset in (None, "utf-8"):
-        try:
-            body[_bom_length(body) :].decode("utf-8")
+        if _is_utf8(body[_bom_length(body) :]):
             return "utf-8", None
-        except UnicodeDecodeError:
-            if charset == "utf-8":
-                return "utf-8", body.decode("utf-8", "replace")
+        if charset == "utf-8":
+            return "utf-8", body.decode("utf-8", "replace")
     if charset is None:
         charset = _detect(body)
     return charset, body[_bom_length(body) :].decode(charset, "replace")
+
+
+def _is_utf8(data: bytes) -> bool:
+    """Whether ``data`` is valid UTF-8; plain ASCII (most markup) is checked without decoding."""
+    if data.isascii():
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _decode_text(body: bytes, header_charset: str | None) -> tuple[str, str]:

@@ -33,18 +33,44 @@ def math_to_tex(el) -> str:
     """TeX for a ``<math>`` element or a KaTeX/MathJax/MediaWiki wrapper around one."""
     for annotation in el.iter("annotation"):
         if (annotation.get("encoding") or "").lower() in _TEX_ENCODINGS:
-            return " ".join(text_of(annotation).split())
+            return _unwrap_style(" ".join(text_of(annotation).split()))
     math = el if el.tag == "math" else next(el.iter("math"), None)
     if math is not None:
         alt = math.get("alttext")
         if alt and alt.strip():
-            return " ".join(alt.split())
+            return _unwrap_style(" ".join(alt.split()))
         return " ".join(_tex(math).split())
     for img in el.iter("img"):
         alt = img.get("alt")
         if alt and alt.strip():
-            return " ".join(alt.split())
+            return _unwrap_style(" ".join(alt.split()))
     return ""
+
+
+def _unwrap_style(tex: str) -> str:
+    """``{\\displaystyle x}`` → ``x``: MediaWiki wraps every formula in a style switch that
+    only says how big to draw it; the ``$``/``$$`` delimiters already say inline or display."""
+    for switch in ("{\\displaystyle ", "{\\textstyle "):
+        if tex.startswith(switch) and tex.endswith("}") and _balanced(tex[len(switch) : -1]):
+            return tex[len(switch) : -1].strip()
+    return tex
+
+
+def _balanced(tex: str) -> bool:
+    depth = 0
+    escaped = False
+    for ch in tex:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
 
 
 def _kids(el) -> list:

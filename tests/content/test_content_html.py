@@ -180,6 +180,14 @@ def test_math_becomes_tex():
     assert "1/y" not in out
 
 
+def test_mediawiki_style_switch_is_unwrapped():
+    out = md(
+        "<p>So <math alttext='{\\displaystyle a_{ij}={\\overline {a_{ji}}}}'><mi>a</mi></math> and "
+        "<math alttext='{\\displaystyle a}+{b}'><mi>a</mi></math>.</p>"
+    )
+    assert "So $a_{ij}={\\overline {a_{ji}}}$ and ${\\displaystyle a}+{b}$." in out
+
+
 def test_katex_display_math_is_a_block():
     out = md(
         "<p>Before.</p><span class='katex-display'><span class='katex'><span class='katex-mathml'><math>"
