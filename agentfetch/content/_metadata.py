@@ -12,8 +12,8 @@ import json
 import re
 from urllib.parse import urljoin
 
-from ._tree import text_of
 from ._readability import text_similarity
+from ._tree import text_of
 
 __all__ = ["page_metadata", "article_title"]
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import re
 
-from ._model import Page
 from agentfetch.errors import UsageError
+
+from ._model import Page
 
 __all__ = ["paginate", "estimate_tokens", "continuation_note", "note_separator"]
 
