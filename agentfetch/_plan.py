@@ -233,6 +233,7 @@ class FetchPlan:
                 final_url,
                 full_page=self.full_page if full_page is None else full_page,
                 body_truncated=body_truncated,
+                headers=response.headers,
             )
             document_kind, title, metadata, text = document.kind, document.title, document.metadata, document.markdown
         page = paginate(text, start_index, call.max_length)

@@ -298,14 +298,22 @@ def verdicts(ours: dict[str, float], floor_seconds: float) -> list[tuple[str, bo
     ratio = ours["seconds"] / floor_seconds
     t = TARGETS
     return [
-        (f"recall median >= {t['recall_median']}", ours["recall_median"] >= t["recall_median"], f"{ours['recall_median']:.3f}"),
+        (
+            f"recall median >= {t['recall_median']}",
+            ours["recall_median"] >= t["recall_median"],
+            f"{ours['recall_median']:.3f}",
+        ),
         (f"recall p10 >= {t['recall_p10']}", ours["recall_p10"] >= t["recall_p10"], f"{ours['recall_p10']:.3f}"),
         (
             f"boilerplate median <= {t['boilerplate_median']:.1%}",
             ours["boilerplate_median"] <= t["boilerplate_median"],
             f"{ours['boilerplate_median']:.2%}",
         ),
-        (f"size median <= {t['size_median']:.2f}", ours["size_median"] <= t["size_median"], f"{ours['size_median']:.3f}"),
+        (
+            f"size median <= {t['size_median']:.2f}",
+            ours["size_median"] <= t["size_median"],
+            f"{ours['size_median']:.3f}",
+        ),
         (f"size p90 <= {t['size_p90']:.2f}", ours["size_p90"] <= t["size_p90"], f"{ours['size_p90']:.3f}"),
         (f"time <= {t['ratio']:.0f}x floor", ratio <= t["ratio"], f"{ratio:.2f}x"),
     ]
@@ -325,12 +333,50 @@ def profile(bodies: list[bytes], top: int) -> None:
     pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
 
 
+def markdown_pass(pages: list[Path], bodies: list[bytes], references: list[Reference]) -> bool:
+    """The main-content pass for server Markdown, measured on whole-page Markdown of every page.
+
+    Each page's ``full_page=True`` conversion stands for a server's whole-page
+    Markdown dump (navigation, footers). The pass is safe when it keeps every
+    reference bigram that the dump held (retained recall 1.000 on every page).
+    """
+    from agentfetch.content import convert
+    from agentfetch.content._markdown_body import main_content
+
+    retained, before, after, sizes_before, sizes_after = [], [], [], [], []
+    for page, body, ref in zip(pages, bodies, references):
+        dump = convert(body, "text/html", PAGE_URL, full_page=True).markdown
+        kept = main_content(dump)
+        dump_bigrams = ref.bigrams & set(bigrams(markdown_words(dump)))
+        kept_bigrams = ref.bigrams & set(bigrams(markdown_words(kept)))
+        share = len(kept_bigrams) / len(dump_bigrams) if dump_bigrams else 1.0
+        retained.append(share)
+        (_, junk_before, size_before), (_, junk_after, size_after) = ref.score(dump), ref.score(kept)
+        before.append(junk_before)
+        after.append(junk_after)
+        sizes_before.append(size_before)
+        sizes_after.append(size_after)
+        if share < 1.0:
+            print(f"  main-content pass loses reference text on {page.name}: retained {share:.4f}")
+    safe = min(retained) >= 1.0
+    print(
+        f"main-content pass on whole-page Markdown: retained recall min {min(retained):.4f}, "
+        f"boilerplate median {statistics.median(before):.2%} -> {statistics.median(after):.2%}, "
+        f"size median {statistics.median(sizes_before):.2f} -> {statistics.median(sizes_after):.2f}: "
+        f"{'SAFE (retained 1.000 on every page)' if safe else 'NOT SAFE by default'}"
+    )
+    return safe
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=Path(os.environ.get("AGENTFETCH_CORPUS", DEFAULT_CORPUS)))
     parser.add_argument("--only", nargs="*", help="method names (substrings) to run besides the floor")
     parser.add_argument("--per-page", action="store_true", help="print agentfetch's figures per page")
     parser.add_argument("--profile", type=int, metavar="N", help="cProfile agentfetch over the corpus, top N functions")
+    parser.add_argument(
+        "--markdown-pass", action="store_true", help="only measure the main-content pass for server Markdown"
+    )
     args = parser.parse_args(argv)
 
     pages_dir = args.corpus / "pages"
@@ -344,6 +390,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     references = [Reference(p) for p in pages]
     print(f"corpus: {len(pages)} pages, {sum(map(len, bodies)) / 1e6:.1f} MB, {args.corpus}")
+    if args.markdown_pass:
+        markdown_pass(pages, bodies, references)
+        return 0
 
     results: dict[str, dict[str, float]] = {}
     floor_seconds = 0.0

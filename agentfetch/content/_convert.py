@@ -11,11 +11,14 @@ from __future__ import annotations
 import codecs
 import json
 import re
+from collections.abc import Mapping
 
 from ._model import Document
 
 __all__ = ["convert", "html_to_markdown", "parse_content_type"]
 
+# Response headers of "Markdown for Agents" servers that an agent may want to see.
+_REPORTED_HEADERS = (("x-markdown-tokens", "markdown_tokens"), ("content-signal", "content_signal"))
 _HTML_TYPES = {"text/html", "application/xhtml+xml", "application/vnd.wap.xhtml+xml"}
 _MARKDOWN_TYPES = {"text/markdown", "text/x-markdown"}
 _TEXTUAL_APPLICATION_TYPES = {
@@ -95,13 +98,18 @@ def convert(
     full_page: bool = False,
     body_truncated: bool = False,
     images: bool = False,
+    headers: Mapping[str, str] | None = None,
 ) -> Document:
     """Turn a response body into a :class:`Document`, choosing the converter by type.
 
     ``body_truncated`` says the fetcher stopped reading at its size cap; the
     result then says so at its end, and a JSON body is shown as text since it
     cannot be parsed whole. ``images`` keeps every image, not only those
-    whose alt text says something.
+    whose alt text says something. ``headers`` are the response's: the
+    Markdown-for-Agents ones (``x-markdown-tokens``, ``content-signal``) go to
+    ``metadata`` as ``markdown_tokens`` and ``content_signal``. Server
+    Markdown loses its leading and trailing navigation blocks unless
+    ``full_page`` is true.
     """
     body = bytes(body)  # bytearray and memoryview work as well
     media, params = parse_content_type(content_type)
@@ -121,7 +129,12 @@ def convert(
         doc = convert_html(data, url, full_page=full_page, images=images)
         doc.charset = charset
     elif media in _MARKDOWN_TYPES:
+        from ._markdown_body import absolute_links, main_content
+
         charset, text = _decode_text(body, params.get("charset"))
+        text = absolute_links(text, url)
+        if not full_page:  # measured safe on whole-page Markdown of the corpus: benchmarks/markdown.py --markdown-pass
+            text = main_content(text)
         doc = Document(title=_markdown_title(text), markdown=text, kind="markdown", charset=charset)
     elif media == "application/json" or media.endswith("+json"):
         doc = _convert_json(body, params.get("charset"), body_truncated)
@@ -135,12 +148,25 @@ def convert(
     else:
         doc = Document(title=None, markdown=binary_summary(media, len(body), url, body_truncated), kind="binary")
         return doc
+    if headers is not None:
+        for header, key in _REPORTED_HEADERS:
+            value = _header(headers, header)
+            if value and value.strip():
+                doc.metadata[key] = " ".join(value.split())
     if body_truncated and doc.kind != "pdf":
         doc.markdown = doc.markdown.rstrip("\n") + (
             "\n\n<!-- agentfetch: the body was larger than the size cap and was cut; "
             "raise --max-bytes to read all of it -->\n"
         )
     return doc
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header by name whatever its case (``httpx.Headers`` already is; a plain dict is not)."""
+    value = headers.get(name)
+    if value is None:
+        value = next((v for k, v in headers.items() if k.lower() == name), None)
+    return value
 
 
 def binary_summary(media: str, size: int, url: str, truncated: bool = False) -> str:

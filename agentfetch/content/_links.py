@@ -20,8 +20,6 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin, urlsplit
 
-from ._tree import text_of
-
 __all__ = ["LinkResolver", "alt_text", "image_says_something", "strip_tracking"]
 
 # Query parameters whose only use is to track a click or a campaign.
@@ -181,5 +179,6 @@ def _caption_repeats(el, alt: str) -> bool:
 
 
 def _holds(el, alt: str) -> bool:
-    text = text_of(el)
+    # itertext, not _tree.text_of: importing this module (for server Markdown) must not load lxml.
+    text = "".join(el.itertext())
     return len(text) < _CAPTION_CHARS and alt in " ".join(text.split()).lower()

@@ -262,3 +262,72 @@ def test_binary_bytes_under_a_text_label_are_summarised_not_dumped(body, media):
 def test_utf16_text_with_bom_is_still_text():
     doc = convert("hello wörld".encode("utf-16"), "text/plain", URL)
     assert doc.kind == "text" and doc.markdown == "hello wörld"
+
+
+MARKDOWN_PAGE = """# Handbook
+
+See [the guide](/docs/guide "Guide") and [next](next.md), ![logo](img/logo.png), [top](#top),
+[elsewhere](https://other.example/x?utm_source=feed&id=2) and <https://auto.example/> or `[code](/not/this)`.
+
+[ref]: ../ref.html
+[abs]: https://other.example/abs
+
+```md
+[in a fence](/not/this/either)
+```
+"""
+
+
+def test_server_markdown_links_become_absolute_against_the_final_url():
+    doc = convert(MARKDOWN_PAGE.encode(), "text/markdown", "https://example.org/docs/guide/page.md")
+    md = doc.markdown
+    assert '[the guide](https://example.org/docs/guide "Guide")' in md
+    assert "[next](https://example.org/docs/guide/next.md)" in md
+    assert "![logo](https://example.org/docs/guide/img/logo.png)" in md
+    assert "[top](#top)" in md
+    assert "[elsewhere](https://other.example/x?utm_source=feed&id=2)" in md  # absolute: as the server wrote it
+    assert "<https://auto.example/>" in md
+    assert "[ref]: https://example.org/docs/ref.html" in md
+    assert "[abs]: https://other.example/abs" in md
+    # Code is text, not links.
+    assert "`[code](/not/this)`" in md and "[in a fence](/not/this/either)" in md
+
+
+def test_markdown_for_agents_headers_are_reported_in_metadata():
+    headers = {"Content-Type": "text/markdown", "X-Markdown-Tokens": "321", "Content-Signal": "ai-train=no, search=yes"}
+    doc = convert(b"# T\n\nbody\n", "text/markdown", URL, headers=headers)
+    assert doc.metadata == {"markdown_tokens": "321", "content_signal": "ai-train=no, search=yes"}
+    assert convert(b"# T\n", "text/markdown", URL, headers={}).metadata == {}
+
+
+DUMP = """# Release notes
+
+- [Home](/)
+- [Docs](/docs)
+- [Blog](/blog)
+
+Version 2.0 brings a faster parser, a new configuration format and many fixes, described below in detail.
+
+## Parser
+
+The parser is rewritten. See [the design note](/design) for why.
+
+[Privacy](/privacy) · [Terms](/terms)
+
+[Contact us](/contact)
+"""
+
+
+def test_whole_page_markdown_loses_its_leading_and_trailing_navigation():
+    md = convert(DUMP.encode(), "text/markdown", "https://example.org/notes").markdown
+    assert md.startswith("# Release notes\n\nVersion 2.0 brings")
+    assert md.endswith("See [the design note](https://example.org/design) for why.\n")
+    assert "[Home]" not in md and "Privacy" not in md and "Contact" not in md
+    full = convert(DUMP.encode(), "text/markdown", "https://example.org/notes", full_page=True).markdown
+    assert "[Home](https://example.org/)" in full and "[Contact us](https://example.org/contact)" in full
+
+
+def test_markdown_that_is_mostly_links_is_kept_whole():
+    index = "# Index\n\n- [Alpha](/a)\n- [Beta](/b)\n- [Gamma](/c)\n\n[More](/more)\n"
+    md = convert(index.encode(), "text/markdown", "https://example.org/").markdown
+    assert md == index.replace("](/", "](https://example.org/")
