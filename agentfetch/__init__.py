@@ -20,9 +20,11 @@ from .errors import (
     ClientIdentityError,
     ConsentDenied,
     ConsentRequired,
+    DocumentTooLarge,
     FetchTimeout,
     HTTPStatusError,
     InsecureTransport,
+    InvalidDocument,
     MetadataMismatch,
     NetworkError,
     SecurityError,
@@ -32,6 +34,7 @@ from .errors import (
 
 if TYPE_CHECKING:
     from .api import AsyncFetcher, Fetcher, FetchResult, afetch, fetch
+    from .apis import ApiCatalog, adiscover_apis, discover_apis
     from .integrations.spec import tool_spec
     from .oauth import OAuth
 
@@ -42,6 +45,9 @@ __all__ = [
     "Fetcher",
     "AsyncFetcher",
     "FetchResult",
+    "discover_apis",
+    "adiscover_apis",
+    "ApiCatalog",
     "OAuth",
     "tool_spec",
     "AgentFetchError",
@@ -60,6 +66,8 @@ __all__ = [
     "InsecureTransport",
     "CallbackMismatch",
     "StoreError",
+    "InvalidDocument",
+    "DocumentTooLarge",
 ]
 
 _LAZY = {
@@ -68,6 +76,9 @@ _LAZY = {
     "Fetcher": "api",
     "AsyncFetcher": "api",
     "FetchResult": "api",
+    "discover_apis": "apis",
+    "adiscover_apis": "apis",
+    "ApiCatalog": "apis",
     "OAuth": "oauth",
     "tool_spec": "integrations.spec",
 }

@@ -256,6 +256,7 @@ class FetchPlan:
             kind=document_kind,
             body_truncated=body_truncated,
             body=body if raw else None,
+            headers=list(response.headers.multi_items()),
         )
 
 

@@ -30,6 +30,14 @@ class FetchResult:
     body_truncated: bool = False
     #: The body as received (after content-encoding), only kept with ``raw=True``.
     body: bytes | None = field(default=None, repr=False)
+    #: The final response's header fields as (lower-cased name, value) pairs, repeated fields kept
+    #: (``Link``, ``Content-Type``...); not part of ``to_dict()``.
+    headers: list[tuple[str, str]] = field(default_factory=list, repr=False)
+
+    def header_values(self, name: str) -> list[str]:
+        """Every value of one header field, in order (``Link`` may come on several lines)."""
+        name = name.lower()
+        return [value for key, value in self.headers if key.lower() == name]
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -25,6 +25,8 @@ __all__ = [
     "InsecureTransport",
     "CallbackMismatch",
     "StoreError",
+    "InvalidDocument",
+    "DocumentTooLarge",
     "EXIT_CODES",
 ]
 
@@ -92,6 +94,20 @@ class HTTPStatusError(AgentFetchError):
         data["status"] = self.status
         data["url"] = self.url
         return data
+
+
+class InvalidDocument(AgentFetchError):
+    """The server answered, but with a document that cannot be used: a malformed API catalog
+    (RFC 9264) or API description (OpenAPI)."""
+
+    exit_code = 4
+    kind = "invalid_document"
+
+
+class DocumentTooLarge(InvalidDocument):
+    """A document over its documented size cap, refused rather than read to the end."""
+
+    kind = "too_large"
 
 
 class AuthorizationError(AgentFetchError):
@@ -165,7 +181,7 @@ EXIT_CODES: dict[int, str] = {
     1: "local failure (credential store unusable, disk full)",
     2: "usage error",
     3: "network, DNS, TLS or timeout",
-    4: "HTTP error status that authorization cannot fix",
+    4: "HTTP error status that authorization cannot fix, or an unusable document",
     5: "authorization required, denied or failed",
     6: "refused for security",
 }

@@ -134,12 +134,16 @@ def serve(
     users.add_column("password")
     users.add_column("may grant")
     for user, password in DEMO_USERS.items():
-        users.add_row(user, password, "read, admin" if user in DEMO_ADMINS else "read")
+        users.add_row(user, password, "read, write, admin" if user in DEMO_ADMINS else "read, write")
     url = escape(server.url)  # an IPv6 URL has brackets rich would read as markup
     out.print(f"[bold]Acme wiki[/bold] (protected) at {url}")
     out.print(f"Authorization server issuer: {escape(server.issuer)}")
     out.print(f"Audit log: {escape(str(server.audit_path))}")
     out.print(users)
+    # A demo's machine credential, printed so a person can try the "hosts without managed OAuth" path.
+    out.print("Service token (machine access, no OAuth; GET /access/token with it gives a cf-access-token):")
+    for name, value in server.service_token.headers().items():
+        out.print(f"  {name}: {value}", highlight=False)
     out.print(f"Try: [cyan]agentfetch {url}[/cyan]   (Ctrl-C stops the server)")
     # The URL alone on stdout, so scripts can read it.
     typer.echo(server.url)

@@ -15,14 +15,16 @@ OAuth client can complete the flow against it::
 What it serves:
 
 - The wiki: HTML pages (``/``, ``/pages/...``), their Markdown on
-  ``Accept: text/markdown``, a JSON API under ``/api/`` (its own resource
-  ``srv.api_resource``), ``/api/openapi.json``, the RFC 9727
-  ``/.well-known/api-catalog`` and ``/admin`` (scope ``admin``).
+  ``Accept: text/markdown``, a REST API under ``/api/`` (its own resource
+  ``srv.api_resource``; reads need ``read``, writes ``write``),
+  ``/api/openapi.json``, the RFC 9727 ``/.well-known/api-catalog`` with a
+  nested catalog for a second API (``/directory``), and ``/admin`` (scope ``admin``).
+- A service token (``srv.service_token``), a machine credential as a header pair.
 - The proxy: browser navigations without credentials get ``302`` to the login
   page; other requests get ``401`` with ``WWW-Authenticate: Bearer
   resource_metadata=...``; a bad, expired, revoked or foreign-audience token
   gets ``error="invalid_token"``; a token without ``admin`` on ``/admin`` gets
-  ``403 error="insufficient_scope", scope="admin"``.
+  ``403 error="insufficient_scope", scope="admin"`` (``scope="write"`` for a write).
 - RFC 9728 metadata at ``/.well-known/oauth-protected-resource`` and
   ``/.well-known/oauth-protected-resource/api``.
 - The authorization server under ``{issuer}/oauth/``: ``authorize``, ``login``,

@@ -10,12 +10,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import NamedTuple
 
+from ._api import PageStore
 from ._authserver import AuthorizationServer
 from ._config import DemoConfig
 from ._http import Request, Response, json_response
 from ._jwt import TokenSigner
-from ._proxy import PRM_PATH, Proxy
-from ._state import State
+from ._proxy import ACCESS_TOKEN_PATH, PRM_PATH, Proxy
+from ._state import ServiceToken, State
 
 log = logging.getLogger("agentfetch.demo")
 
@@ -41,6 +42,10 @@ class DemoApp:
         self.signer = TokenSigner()
         self.authserver = AuthorizationServer(self)
         self.proxy = Proxy(self)
+        #: Pages made through the API; the built-in ones are read-only.
+        self.pages = PageStore()
+        #: The machine credential ``demo serve`` prints; stable for the server's life.
+        self.service_token = ServiceToken.generate("demo-ci")
         #: Set once the socket is bound: ``http://127.0.0.1:PORT``.
         self.origin = ""
         self.audit_path = audit_path
@@ -107,6 +112,8 @@ class DemoApp:
             "client_id": response.client_id,
             "remote": remote,
         }
+        if response.auth:
+            entry["auth"] = response.auth
         if response.event:
             entry["event"] = response.event
         line = json.dumps(entry, sort_keys=True) + "\n"
@@ -163,6 +170,8 @@ class DemoApp:
             return self.proxy.metadata(req)
         if path == "/healthz":
             return Response(200, b"ok\n", [("Content-Type", "text/plain")])
+        if path == ACCESS_TOKEN_PATH:
+            return self.proxy.access_token(req)
         if path == "/favicon.ico" or (path.startswith("/.well-known/") and path != "/.well-known/api-catalog"):
             return json_response(404, {"error": "not_found"})
         if endpoint != "resource":

@@ -55,6 +55,8 @@ FAULTS: dict[str, str] = {
     "first_as_broken": "PRM lists a broken authorization server first; its metadata answers 503.",
     "always_redirect": "Unauthenticated GETs from programs also get a 302, to a login page on another origin; "
                        "the PRM well-known URLs still answer.",
+    "catalog_loop": "The directory's nested API catalog lists the host's catalog as an item: a cycle (RFC 9727 §4).",
+    "malformed_openapi": "The directory API's OpenAPI description is not valid YAML.",
 }
 
 #: Endpoint names ``DemoConfig.slow_endpoints`` may name; each sleeps ``slow_seconds`` first.
@@ -73,8 +75,9 @@ class DemoConfig:
     token_lifetime: int = 300
     refresh_token_lifetime: int = 14 * 24 * 3600
     code_lifetime: int = 60
-    #: The scopes that exist. ``read`` is what the wiki needs, ``admin`` the admin area.
-    scopes: tuple[str, ...] = ("read", "admin", "offline_access")
+    #: The scopes that exist. ``read`` is what the wiki needs, ``write`` changes pages through the API,
+    #: ``admin`` opens the admin area.
+    scopes: tuple[str, ...] = ("read", "write", "admin", "offline_access")
     #: RFC 7591 dynamic registration on or off. Off: only ``preregistered_client_id`` works.
     registration: bool = True
     preregistered_client_id: str = "agentfetch-preregistered"

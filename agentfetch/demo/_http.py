@@ -61,7 +61,9 @@ class Response:
     #: Who acted, for the request log and the audit trail.
     user: str | None = None
     client_id: str | None = None
-    #: A notable action (``token.issued``, ``consent.denied``...) for the audit trail.
+    #: How the caller authenticated (``bearer``, ``session``, ``service``, ``app_token``), for the audit trail.
+    auth: str | None = None
+    #: A notable action (``token.issued``, ``page.created``...) for the audit trail.
     event: str | None = None
 
     def header(self, name: str) -> str | None:
@@ -104,6 +106,38 @@ def single(params: dict[str, list[str]], name: str) -> str | None:
     if len(values) > 1:
         raise ValueError(f"parameter {name} is included more than once")
     return values[0]
+
+
+def accept_weights(accept: str) -> dict[str, float]:
+    """Media ranges of an ``Accept`` header by q-value (RFC 9110 §12.5.1), lower-cased."""
+    weights: dict[str, float] = {}
+    for item in accept.split(","):
+        media, *params = (part.strip() for part in item.split(";"))
+        if not media:
+            continue
+        q = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    q = float(param[2:])
+                except ValueError:
+                    q = 0.0
+        weights[media.lower()] = q
+    return weights
+
+
+def negotiate(accept: str, offered: tuple[str, ...]) -> str:
+    """The offered media type the client prefers; ties and an absent ``Accept`` go to the first offered."""
+    weights = accept_weights(accept)
+    if not weights:
+        return offered[0]
+
+    def weight(media: str) -> float:
+        kind = media.split("/")[0]
+        return weights.get(media, weights.get(f"{kind}/*", weights.get("*/*", 0.0)))
+
+    best = max(offered, key=lambda media: (weight(media), -offered.index(media)))
+    return best if weight(best) > 0 else offered[0]
 
 
 def escape(text: object) -> str:

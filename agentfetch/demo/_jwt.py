@@ -19,13 +19,13 @@ class TokenSigner:
     def jwks(self) -> dict[str, Any]:
         return {"keys": [self._key.as_dict(private=False)]}
 
-    def sign(self, claims: dict[str, Any]) -> str:
+    def sign(self, claims: dict[str, Any], *, typ: str = "at+jwt") -> str:
         from joserfc import jwt
 
-        return jwt.encode({"alg": "ES256", "kid": self.kid, "typ": "at+jwt"}, claims, self._key)
+        return jwt.encode({"alg": "ES256", "kid": self.kid, "typ": typ}, claims, self._key)
 
-    def verify(self, token: str) -> dict[str, Any] | None:
-        """The claims when the signature is ours and the header is an access token's; else ``None``.
+    def verify(self, token: str, *, typ: str = "at+jwt") -> dict[str, Any] | None:
+        """The claims when the signature is ours and the header's ``typ`` is ``typ``; else ``None``.
 
         Time and audience are the caller's checks: it knows the clock cut-offs and the resource.
         """
@@ -36,6 +36,6 @@ class TokenSigner:
             decoded = jwt.decode(token, self._key, algorithms=["ES256"])
         except (JoseError, ValueError, TypeError):
             return None
-        if decoded.header.get("typ") != "at+jwt":
+        if decoded.header.get("typ") != typ:
             return None
         return dict(decoded.claims)

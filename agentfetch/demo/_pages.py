@@ -10,6 +10,7 @@ from ._http import Response, escape, html_response
 
 SCOPE_DESCRIPTIONS = {
     "read": "Read the wiki's pages and API",
+    "write": "Create, change and delete pages through the API",
     "admin": "Use the admin area, including the audit log",
     "offline_access": "Stay signed in: refresh access without asking you again",
     "openid": "Know who you are",

@@ -8,17 +8,19 @@ signature, expiry, revocation and audience (RFC 8707) before the app sees them.
 
 from __future__ import annotations
 
+import hmac
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-from . import _pages, _wiki
+from . import _api, _catalog, _pages, _wiki
 from ._authserver import FOREIGN_AUDIENCE
 from ._config import DEMO_ADMINS
 from ._dpop import ALGS as DPOP_ALGS
 from ._dpop import ProofError
-from ._http import Request, Response, json_response, redirect
+from ._http import Request, Response, json_response, redirect, text_response
+from ._state import APP_TOKEN_HEADER, SERVICE_ID_HEADER, SERVICE_SECRET_HEADER
 
 if TYPE_CHECKING:
     from ._app import DemoApp
@@ -27,14 +29,21 @@ PRM_PATH = "/.well-known/oauth-protected-resource"
 #: The JSON API is its own protected resource, so its challenge points at path-inserted metadata.
 API_PATH = "/api"
 RESOURCE_SCOPES = ("read", "admin")
+#: The JSON API's scopes: a first write is a step-up from ``read`` (RFC 6750 §3.1).
+API_SCOPES = ("read", "write")
+#: What a service credential may do: it stands for a program the host trusts, not for a person.
+SERVICE_SCOPES = ("read", "write")
+#: Where a program holding a service token gets a short-lived token for ``cf-access-token``.
+ACCESS_TOKEN_PATH = "/access/token"
 
 
 @dataclass(frozen=True)
 class Identity:
-    user: str
+    #: ``None`` for a service credential: it names a machine, not a person.
+    user: str | None
     client_id: str | None
     scopes: tuple[str, ...]
-    via: str  # "bearer", "dpop" or "session"
+    via: str  # "bearer", "dpop", "session", "service" (the header pair) or "app_token" (cf-access-token)
     acr: str | None = None
     auth_time: float | None = None
     #: RFC 9449 ``cnf.jkt`` of a DPoP-bound token.
@@ -95,7 +104,7 @@ class Proxy:
         doc = {
             "resource": FOREIGN_AUDIENCE if cfg.has("prm_resource_mismatch") else resource,
             "authorization_servers": servers,
-            "scopes_supported": [s for s in RESOURCE_SCOPES if s in cfg.scopes],
+            "scopes_supported": [s for s in (API_SCOPES if suffix else RESOURCE_SCOPES) if s in cfg.scopes],
             "bearer_methods_supported": ["header"],
             "resource_name": "Acme Internal Wiki API" if suffix else "Acme Internal Wiki",
             "resource_documentation": origin + "/pages/api",
@@ -200,10 +209,50 @@ class Proxy:
             demand["max_age"] = str(cfg.step_up_max_age)
         return demand
 
+    def _service_identity(self, req: Request) -> Identity | None:
+        """A service token's header pair, or a ``cf-access-token`` obtained with one; ``None`` when
+        absent or not valid (the request then meets the OAuth challenge like any other)."""
+        token = self.app.service_token
+        client_id, secret = req.header(SERVICE_ID_HEADER), req.header(SERVICE_SECRET_HEADER)
+        if client_id and secret:
+            if hmac.compare_digest(client_id, token.client_id) and hmac.compare_digest(secret, token.client_secret):
+                return Identity(None, token.client_id, SERVICE_SCOPES, "service")
+            return None
+        app_token = req.header(APP_TOKEN_HEADER)
+        if app_token:
+            claims = self.app.signer.verify(app_token, typ="JWT")
+            if (claims and claims.get("iss") == self.app.origin and claims.get("sub") == token.client_id
+                    and float(claims.get("exp", 0)) > time.time()):
+                return Identity(None, token.client_id, SERVICE_SCOPES, "app_token")
+        return None
+
+    def access_token(self, req: Request) -> Response:
+        """``GET /access/token`` with a service token's header pair: a short-lived JWT for the
+        ``cf-access-token`` header, what a ``cloudflared access token``-style helper prints."""
+        identity = self._service_identity(req)
+        if identity is None or identity.via != "service":
+            response = json_response(401, {"error": "unauthorized",
+                                           "error_description": f"send {SERVICE_ID_HEADER} and {SERVICE_SECRET_HEADER}"})
+            return response
+        now = int(time.time())
+        jwt = self.app.signer.sign({"iss": self.app.origin, "aud": self.app.origin, "sub": identity.client_id,
+                                    "iat": now, "exp": now + self.app.config.token_lifetime}, typ="JWT")
+        response = text_response(200, jwt + "\n")
+        response.headers.append(("Cache-Control", "no-store"))
+        response.client_id, response.auth, response.event = identity.client_id, "service", "access_token.issued"
+        return response
+
+    def needed_scope(self, req: Request) -> str:
+        if _under(req.path, "/admin"):
+            return "admin"
+        if _under(req.path, API_PATH) and req.method in _api.WRITE_METHODS:
+            return "write"
+        return "read"
+
     def handle(self, req: Request) -> Response:
         path = req.path
         resource = self.resource_for(self.app.request_origin(req), path)
-        needed = "admin" if _under(path, "/admin") else "read"
+        needed = self.needed_scope(req)
         identity: Identity | None = None
         cfg = self.app.config
         scheme, _, token = req.header("Authorization").partition(" ")
@@ -227,6 +276,8 @@ class Proxy:
                 return self.challenge(401, resource, needed, "invalid_token", "only DPoP-bound tokens are accepted")
             identity = found
         if identity is None:
+            identity = self._service_identity(req)
+        if identity is None:
             user = self.app.authserver.session_user(req)
             if user is not None:
                 scopes = RESOURCE_SCOPES if user in DEMO_ADMINS else ("read",)
@@ -241,7 +292,8 @@ class Proxy:
         step_up = self._step_up(path, identity)
         if needed not in identity.scopes:
             if identity.via == "session":
-                response = _pages.message_page("Forbidden", f"{identity.user} may not use the admin area.", 403)
+                what = "the admin area" if needed == "admin" else "the API to change pages (use a client with write)"
+                response = _pages.message_page("Forbidden", f"{identity.user} may not use {what}.", 403)
             else:
                 response = self.challenge(403, resource, needed, "insufficient_scope",
                                           f"this needs the {needed} scope", scheme=scheme_used)
@@ -253,7 +305,7 @@ class Proxy:
             response = self.serve(req, identity)
             if cfg.dpop_nonce and identity.via == "dpop":
                 response.headers.append(("DPoP-Nonce", self.app.state.dpop_rs.nonce))
-        response.user, response.client_id = identity.user, identity.client_id
+        response.user, response.client_id, response.auth = identity.user, identity.client_id, identity.via
         return response
 
     def _redirect_to_other_origin_login(self, req: Request) -> Response:
@@ -265,13 +317,36 @@ class Proxy:
 
     def serve(self, req: Request, identity: Identity) -> Response:
         path, accept, origin = req.path, req.header("Accept"), self.app.request_origin(req)
+        if req.method in _api.WRITE_METHODS and not _under(path, API_PATH):
+            return json_response(405, {"error": "method_not_allowed", "error_description": f"{path} is read-only"},
+                                 Allow="GET, HEAD")
         if _under(path, API_PATH):
-            return _wiki.api_response(path, origin, identity.as_json(), self.app.authserver.endpoints())
-        if path == "/.well-known/api-catalog":
-            return _wiki.api_catalog(origin)
+            response = _api.api_response(req, self.app.pages, origin, identity.as_json(),
+                                         self.app.authserver.endpoints())
+            # RFC 9727 §3: an API's responses may point at the host's catalog.
+            response.headers.append(("Link", _catalog.API_CATALOG_LINK))
+            return response
+        if path == _catalog.CATALOG_PATH:
+            linkset = _catalog.host_catalog(origin, self.metadata_url(origin + API_PATH))
+            return _catalog.catalog_response(linkset, accept, offered=(_catalog.LINKSET_JSON, _catalog.LINKSET_TEXT))
+        if _under(path, _catalog.DIRECTORY_PATH):
+            return self._directory(req, origin)
         if _under(path, "/admin"):
             return _wiki.admin_response(accept, identity.user, self.app.audit)
         page = _wiki.PAGES_BY_PATH.get(path.rstrip("/") or "/")
         if page is None:
             return _pages.message_page("Not found", f"There is no page at {path}.", 404)
         return _wiki.page_response(page, accept, identity.user)
+
+    def _directory(self, req: Request, origin: str) -> Response:
+        path, cfg = req.path, self.app.config
+        if path == _catalog.DIRECTORY_CATALOG_PATH:
+            linkset = _catalog.directory_catalog(origin, loop=cfg.has("catalog_loop"))
+            return _catalog.catalog_response(linkset, req.header("Accept"), offered=(_catalog.LINKSET_TEXT,))
+        if path == _catalog.DIRECTORY_PATH + "/openapi.yaml":
+            text = _catalog.directory_openapi_yaml(origin, self.app.authserver.endpoints(),
+                                                   malformed=cfg.has("malformed_openapi"))
+            return text_response(200, text, "application/vnd.oai.openapi;version=3.0")
+        response = _catalog.directory_response(path, req.query)
+        response.headers.append(("Link", _catalog.API_CATALOG_LINK))
+        return response

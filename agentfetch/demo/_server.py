@@ -13,10 +13,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from ._api import PageStore
 from ._app import DemoApp, RequestRecord
 from ._config import DemoConfig
 from ._http import Request
-from ._state import Client, State
+from ._state import Client, ServiceToken, State
 
 __all__ = ["DemoServer"]
 
@@ -227,6 +228,13 @@ class DemoServer:
         return self.app.origin + "/api"
 
     @property
+    def service_token(self) -> ServiceToken:
+        """The machine credential: ``service_token.headers()`` is the ``CF-Access-Client-Id`` and
+        ``CF-Access-Client-Secret`` pair; ``GET /access/token`` with it answers a short-lived JWT
+        for the ``cf-access-token`` header."""
+        return self.app.service_token
+
+    @property
     def resource_metadata_url(self) -> str:
         return self.app.proxy.metadata_url(self.resource)
 
@@ -263,6 +271,7 @@ class DemoServer:
         with self._config_lock:
             self.app.config = self._base_config
             self.app.state = State()
+            self.app.pages = PageStore()
         self._install_preregistered_client()
         self.app.clear_logs()
 

@@ -13,6 +13,11 @@ from dataclasses import dataclass, field
 
 from ._dpop import DPoPVerifier
 
+#: The header pair of a service token, and the header of the short-lived token a helper obtains with it.
+SERVICE_ID_HEADER = "CF-Access-Client-Id"
+SERVICE_SECRET_HEADER = "CF-Access-Client-Secret"
+APP_TOKEN_HEADER = "cf-access-token"
+
 
 def new_secret(prefix: str = "", nbytes: int = 24) -> str:
     return prefix + secrets.token_urlsafe(nbytes)
@@ -53,6 +58,24 @@ class Client:
             data["client_secret"] = self.client_secret
             data["client_secret_expires_at"] = 0
         return data
+
+
+@dataclass(frozen=True)
+class ServiceToken:
+    """A machine credential sent as a header pair, as access proxies issue to CI jobs and scripts.
+
+    It identifies a program, not a person: no OAuth, no consent, no user in the audit trail."""
+
+    name: str
+    client_id: str
+    client_secret: str = field(repr=False)
+
+    @classmethod
+    def generate(cls, name: str) -> ServiceToken:
+        return cls(name, secrets.token_hex(16) + ".access", secrets.token_hex(32))
+
+    def headers(self) -> dict[str, str]:
+        return {SERVICE_ID_HEADER: self.client_id, SERVICE_SECRET_HEADER: self.client_secret}
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The protected app: an internal wiki, its JSON API, OpenAPI description and RFC 9727 catalog.
+"""The protected app's pages: an internal wiki, as HTML and as Markdown (its API is in ``_api``).
 
 Each page is written once as blocks and rendered both as a full HTML page (nav,
 header, footer: the chrome a converter must strip) and as the Markdown variant
@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ._http import Response, escape, json_response
+from ._http import Response, accept_weights, escape
 
 SITE_NAME = "Acme Internal Wiki"
 
@@ -110,10 +110,12 @@ PAGES: tuple[Page, ...] = (
         "Wiki API",
         "The JSON API for scripts and agents, and where its description lives.",
         (
-            ("p", "Every page is also available as JSON. The API is described by an "
-                  "[OpenAPI document](../api/openapi.json) and listed in the "
-                  "[API catalog](../.well-known/api-catalog) (RFC 9727)."),
-            ("code", "bash", "curl -H 'Authorization: Bearer $TOKEN' http://127.0.0.1:8000/api/pages"),
+            ("p", "Every page is also available as JSON, and scripts may add pages of their own (scope "
+                  "**write**). The API is described by an [OpenAPI document](../api/openapi.json) and listed "
+                  "in the [API catalog](../.well-known/api-catalog) (RFC 9727), with the people directory."),
+            ("code", "bash", "curl -H 'Authorization: Bearer $TOKEN' http://127.0.0.1:8000/api/pages\n"
+                             "curl -X POST -H 'Authorization: Bearer $TOKEN' --json '{\"title\": \"Notes\"}' "
+                             "http://127.0.0.1:8000/api/pages"),
         ),
     ),
 )
@@ -148,7 +150,7 @@ def _blocks_html(blocks: tuple[Block, ...]) -> str:
     return "\n".join(out)
 
 
-def _blocks_markdown(title: str, blocks: tuple[Block, ...]) -> str:
+def blocks_markdown(title: str, blocks: tuple[Block, ...]) -> str:
     out = [f"# {title}"]
     for block in blocks:
         kind = block[0]
@@ -218,24 +220,14 @@ def _markdown_response(markdown: str) -> Response:
 
 def wants_markdown(accept: str) -> bool:
     """``text/markdown`` preferred over ``text/html`` by q-value (ties go to Markdown: it was asked for)."""
-    weights: dict[str, float] = {}
-    for item in accept.split(","):
-        media, *params = (part.strip() for part in item.split(";"))
-        q = 1.0
-        for param in params:
-            if param.startswith("q="):
-                try:
-                    q = float(param[2:])
-                except ValueError:
-                    q = 0.0
-        weights[media.lower()] = q
+    weights = accept_weights(accept)
     markdown = weights.get("text/markdown", 0.0)
     return markdown > 0 and markdown >= weights.get("text/html", 0.0)
 
 
 def page_response(page: Page, accept: str, user: str | None) -> Response:
     if wants_markdown(accept):
-        return _markdown_response(_blocks_markdown(page.title, page.blocks))
+        return _markdown_response(blocks_markdown(page.title, page.blocks))
     markup = layout(page.title, _blocks_html(page.blocks), user=user, current=page.path)
     return Response(
         200,
@@ -258,124 +250,6 @@ def admin_response(accept: str, user: str | None, audit: list[dict[str, object]]
         ("table", columns, tuple(tuple(str(entry.get(c) or "-") for c in columns) for entry in recent)),
     )
     if wants_markdown(accept):
-        return _markdown_response(_blocks_markdown("Admin", blocks))
+        return _markdown_response(blocks_markdown("Admin", blocks))
     markup = layout("Admin", _blocks_html(blocks), user=user, current="/admin")
     return Response(200, markup.encode(), [("Content-Type", "text/html; charset=utf-8"), ("Vary", "Accept")])
-
-
-def openapi_document(origin: str, issuer_endpoints: dict[str, str]) -> dict[str, object]:
-    page_schema = {
-        "type": "object",
-        "required": ["slug", "title", "url"],
-        "properties": {
-            "slug": {"type": "string"},
-            "title": {"type": "string"},
-            "summary": {"type": "string"},
-            "url": {"type": "string", "format": "uri"},
-            "markdown": {"type": "string"},
-        },
-    }
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": f"{SITE_NAME} API", "version": "1.0.0"},
-        "servers": [{"url": f"{origin}/api"}],
-        "security": [{"oauth": ["read"]}],
-        "components": {
-            "schemas": {"Page": page_schema},
-            "securitySchemes": {
-                "oauth": {
-                    "type": "oauth2",
-                    "flows": {
-                        "authorizationCode": {
-                            "authorizationUrl": issuer_endpoints["authorization_endpoint"],
-                            "tokenUrl": issuer_endpoints["token_endpoint"],
-                            "refreshUrl": issuer_endpoints["token_endpoint"],
-                            "scopes": {"read": "Read wiki pages", "admin": "Administer the wiki"},
-                        }
-                    },
-                }
-            },
-        },
-        "paths": {
-            "/pages": {
-                "get": {
-                    "operationId": "listPages",
-                    "summary": "List the wiki's pages",
-                    "responses": {"200": {"description": "The pages", "content": {"application/json": {
-                        "schema": {"type": "object", "properties": {
-                            "pages": {"type": "array", "items": {"$ref": "#/components/schemas/Page"}}}}}}}},
-                }
-            },
-            "/pages/{slug}": {
-                "get": {
-                    "operationId": "getPage",
-                    "summary": "One page with its Markdown",
-                    "parameters": [{"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}],
-                    "responses": {
-                        "200": {"description": "The page", "content": {"application/json": {
-                            "schema": {"$ref": "#/components/schemas/Page"}}}},
-                        "404": {"description": "No such page"},
-                    },
-                }
-            },
-            "/me": {
-                "get": {
-                    "operationId": "whoAmI",
-                    "summary": "The user and client behind the credentials used",
-                    "responses": {"200": {"description": "Identity", "content": {"application/json": {
-                        "schema": {"type": "object"}}}}},
-                }
-            },
-        },
-    }
-
-
-def api_catalog(origin: str) -> Response:
-    """RFC 9727 §4: a linkset (RFC 9264) naming the API, its description and its documentation."""
-    linkset = {
-        "linkset": [
-            {
-                "anchor": f"{origin}/api",
-                "service-desc": [{"href": f"{origin}/api/openapi.json", "type": "application/vnd.oai.openapi+json"}],
-                "service-doc": [{"href": f"{origin}/pages/api", "type": "text/html"}],
-                "item": [{"href": f"{origin}/api/pages"}, {"href": f"{origin}/api/me"}],
-            }
-        ]
-    }
-    return json_response(
-        200,
-        linkset,
-        content_type='application/linkset+json; profile="https://www.rfc-editor.org/info/rfc9727"',
-    )
-
-
-def _page_json(origin: str, page: Page, *, with_markdown: bool) -> dict[str, object]:
-    data: dict[str, object] = {
-        "slug": page.slug,
-        "title": page.title,
-        "summary": page.summary,
-        "url": origin + page.path,
-    }
-    if with_markdown:
-        data["markdown"] = _blocks_markdown(page.title, page.blocks)
-    return data
-
-
-def api_response(
-    path: str, origin: str, identity: dict[str, object], issuer_endpoints: dict[str, str]
-) -> Response:
-    if path in ("/api", "/api/"):
-        return json_response(200, {"pages": f"{origin}/api/pages", "me": f"{origin}/api/me",
-                                   "openapi": f"{origin}/api/openapi.json"})
-    if path == "/api/openapi.json":
-        return json_response(200, openapi_document(origin, issuer_endpoints),
-                             content_type="application/vnd.oai.openapi+json")
-    if path == "/api/me":
-        return json_response(200, identity)
-    if path == "/api/pages":
-        return json_response(200, {"pages": [_page_json(origin, p, with_markdown=False) for p in PAGES]})
-    if path.startswith("/api/pages/"):
-        page = PAGES_BY_SLUG.get(path.removeprefix("/api/pages/"))
-        if page is not None:
-            return json_response(200, _page_json(origin, page, with_markdown=True))
-    return json_response(404, {"error": "not_found", "path": path})

@@ -56,7 +56,7 @@ def test_redirect_uris_required_for_code_grant(demo):
     {"grant_types": "authorization_code"},
     {"response_types": ["token"]},
     {"token_endpoint_auth_method": "private_key_jwt"},
-    {"scope": "read write"},
+    {"scope": "read delete"},
     {"client_name": 42},
     {"grant_types": ["authorization_code"], "response_types": []},
 ])

@@ -89,9 +89,20 @@ def test_demo_serve_prints_url_and_users_and_stops_on_ctrl_c():
         response = httpx.get(url)
         assert response.status_code == 401
         assert "resource_metadata" in response.headers["www-authenticate"]
+        # The service-token pair it prints opens the API without OAuth.
+        printed: dict[str, str] = {}
+        seen: list[str] = []
+        while len(printed) < 2 and (not seen or seen[-1]):  # "" is the end of stderr
+            seen.append(process.stderr.readline())
+            name, _, value = seen[-1].strip().partition(": ")
+            if name.startswith("CF-Access-Client-"):
+                printed[name] = value
+        me = httpx.get(url + "api/me", headers=printed)
+        assert me.status_code == 200 and me.json()["auth"] == "service"
     finally:
         process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=15)
+        _, rest = process.communicate(timeout=15)
+    stderr = "".join(seen) + rest
     assert process.returncode == 0, stderr
     assert "alice" in stderr and "wonderland" in stderr and "bob" in stderr
     assert "Traceback" not in stderr
