@@ -18,7 +18,15 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from ..errors import AgentFetchError, DocumentTooLarge, HTTPStatusError, InvalidDocument
 from .openapi import ApiDescription, parse_description
-from .rfc9264 import LINKSET_JSON, LINKSET_TEXT, Link, is_linkset_type, parse_link_header, parse_linkset, to_json
+from .rfc9264 import (
+    LINKSET_JSON,
+    LINKSET_TEXT,
+    Link,
+    is_linkset_type,
+    parse_link_header,
+    parse_linkset,
+    to_json,
+)
 
 if TYPE_CHECKING:
     from ..api import FetchResult

@@ -113,9 +113,9 @@ PAGES: tuple[Page, ...] = (
             ("p", "Every page is also available as JSON, and scripts may add pages of their own (scope "
                   "**write**). The API is described by an [OpenAPI document](../api/openapi.json) and listed "
                   "in the [API catalog](../.well-known/api-catalog) (RFC 9727), with the people directory."),
-            ("code", "bash", "curl -H 'Authorization: Bearer $TOKEN' http://127.0.0.1:8000/api/pages\n"
-                             "curl -X POST -H 'Authorization: Bearer $TOKEN' --json '{\"title\": \"Notes\"}' "
-                             "http://127.0.0.1:8000/api/pages"),
+            ("code", "bash", ("curl -H 'Authorization: Bearer $TOKEN' http://127.0.0.1:8000/api/pages\n"
+                              "curl -X POST -H 'Authorization: Bearer $TOKEN' --json '{\"title\": \"Notes\"}' "
+                              "http://127.0.0.1:8000/api/pages")),
         ),
     ),
 )

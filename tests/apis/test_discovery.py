@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-from agentfetch import AuthorizationError, DocumentTooLarge, HTTPStatusError, InvalidDocument, UsageError
+from agentfetch import (
+    AuthorizationError,
+    DocumentTooLarge,
+    HTTPStatusError,
+    InvalidDocument,
+    UsageError,
+)
 from agentfetch.apis import adiscover_apis, discover_apis
 
 
