@@ -453,6 +453,35 @@ def test_reauthorization_after_failed_refresh_keeps_the_granted_scopes(
     ]
 
 
+def test_a_looping_protected_catalog_needs_one_sign_in(demo: Any, make_auth: Any, browser: Any) -> None:
+    """API discovery over the OAuth flow: the nested catalog, and the link back, reuse the token."""
+    from agentfetch import Fetcher
+    from agentfetch.apis import discover_apis
+
+    demo.reconfigure(faults={"catalog_loop"})
+    with Fetcher(auth=make_auth()) as fetcher:
+        catalog = discover_apis(demo.url, fetcher=fetcher)
+    assert [v.skipped for v in catalog.catalogs] == [None, None, "already visited"]
+    assert len(browser.opened) == 1
+    assert [r for r in agent_requests(demo) if r[2] in (401, 403)] == [("GET", "/.well-known/api-catalog", 401)]
+    assert agent_requests(demo)[-1] == ("GET", "/directory/api-catalog", 200)
+
+
+def test_an_unusable_description_is_not_an_authorization_problem(demo: Any, make_auth: Any, browser: Any) -> None:
+    """A malformed API description after a sign-in: no second sign-in, no retry, an exit-4 error for that API."""
+    from agentfetch import Fetcher, InvalidDocument
+    from agentfetch.apis import discover_apis
+
+    demo.reconfigure(faults={"malformed_openapi"})
+    with Fetcher(auth=make_auth()) as fetcher:
+        catalog = discover_apis(demo.url, fetcher=fetcher, describe=True)
+    directory = catalog.apis[1]
+    assert isinstance(directory.error, InvalidDocument) and directory.error.exit_code == 4
+    assert len(browser.opened) == 1
+    assert [r for r in agent_requests(demo) if r[1] == "/directory/openapi.yaml"] == [
+        ("GET", "/directory/openapi.yaml", 200)]
+
+
 def test_every_demo_fault_knob_is_exercised_here() -> None:
     """A new fault in the demo app must get a test in this module."""
     from pathlib import Path
