@@ -69,7 +69,8 @@ class ApiDescription:
     def to_markdown(self) -> str:
         head = " ".join(filter(None, [self.title or "API", self.version and f"v{self.version}"]))
         lines = [f"**{_cell(head)}** (OpenAPI {self.openapi})", ""]
-        lines.append("Servers: " + (", ".join(f"`{url}`" for url in self.servers) or "none given (relative to the description)"))
+        servers = ", ".join(f"`{url}`" for url in self.servers)
+        lines.append("Servers: " + (servers or "none given (relative to the description)"))
         lines += ["", "| method | path | summary | parameters | request body | scopes |", "|---|---|---|---|---|---|"]
         for op in self.operations:
             summary = (op.summary or op.operation_id or "") + (" (deprecated)" if op.deprecated else "")

@@ -161,7 +161,7 @@ class ApiCatalog:
         read = [v for v in self.catalogs if v.format]
         lines = [f"# APIs at {self.url}", ""]
         lines.append("Catalogs: " + (", ".join(f"{v.final_url or v.url} ({v.format})" for v in read) or "none read"))
-        lines += ["", "| API | title | service-desc | service-doc | status | service-meta |", "|---|---|---|---|---|---|"]
+        lines += ["", "| API | title | service-desc | service-doc | status | service-meta |", "|---" * 6 + "|"]
         for api in self.apis:
             cells = [api.anchor, api.title or ""] + [", ".join(api.hrefs(rel)) for rel in API_RELATIONS]
             lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
@@ -228,7 +228,8 @@ def _looks_like_linkset(result: FetchResult) -> bool:
     if is_linkset_type(result.content_type):
         return True
     media = (result.content_type or "").split(";")[0].strip().lower()
-    return media == "application/json" and (result.body or b"").lstrip()[:1] == b"{" and b'"linkset"' in (result.body or b"")
+    body = result.body or b""
+    return media == "application/json" and body.lstrip()[:1] == b"{" and b'"linkset"' in body
 
 
 class Discovery:

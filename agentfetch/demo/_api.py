@@ -186,7 +186,8 @@ def _one(req: Request, store: PageStore, origin: str, slug: str) -> Response:
     if isinstance(data, Response):
         return data
     with store.lock:
-        page.title, page.summary, page.markdown = data["title"].strip(), data.get("summary", ""), data.get("markdown", "")
+        page.title = data["title"].strip()
+        page.summary, page.markdown = data.get("summary", ""), data.get("markdown", "")
         page.updated = _now()
         body = page.as_json(origin, with_markdown=True)
     response = json_response(200, body)
