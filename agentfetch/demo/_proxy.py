@@ -231,9 +231,8 @@ class Proxy:
         ``cf-access-token`` header, what a ``cloudflared access token``-style helper prints."""
         identity = self._service_identity(req)
         if identity is None or identity.via != "service":
-            response = json_response(401, {"error": "unauthorized",
-                                           "error_description": f"send {SERVICE_ID_HEADER} and {SERVICE_SECRET_HEADER}"})
-            return response
+            why = f"send {SERVICE_ID_HEADER} and {SERVICE_SECRET_HEADER}"
+            return json_response(401, {"error": "unauthorized", "error_description": why})
         now = int(time.time())
         jwt = self.app.signer.sign({"iss": self.app.origin, "aud": self.app.origin, "sub": identity.client_id,
                                     "iat": now, "exp": now + self.app.config.token_lifetime}, typ="JWT")
