@@ -284,8 +284,8 @@ class MarkdownWriter:
         elif tag in _MATH_HOLDERS and (found := _math_of(el)) is not None and found[1]:
             out.block(f"$$\n{found[0]}\n$$")
         elif next(el.iterdescendants(*_BLOCK_TAGS), None) is None:
-            handler = self._inline_handlers.get(tag)
-            text = handler(el) if handler is not None else self.inline(el)
+            inline_handler = self._inline_handlers.get(tag)
+            text = inline_handler(el) if inline_handler is not None else self.inline(el)
             out.inline(_MULTISPACE.sub(" ", text))
         else:
             # An inline element wrapping blocks (a card link, a span of

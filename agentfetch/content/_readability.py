@@ -306,7 +306,7 @@ class _Grabber:
         self.byline: str | None = None
         self.metadata_byline = metadata_byline
         self.scores: dict[object, float] = {}
-        self.data_tables: set[object] = set()
+        self.data_tables: set[etree._Element] = set()
         # Readability drops only the first h1/h2 that repeats the title.
         self.title_header_pending = True
 
@@ -505,12 +505,12 @@ class _Grabber:
         for a in body.iter("a"):
             href = a.get("href")
             weight = 0.3 if href and len(href) > 1 and href[0] == "#" else 1.0
-            length = folded_length(a) * weight
-            if not length:
+            weighted = folded_length(a) * weight
+            if not weighted:
                 continue
             for ancestor in a.iterancestors():
                 if ancestor in link_text:
-                    link_text[ancestor] += length
+                    link_text[ancestor] += weighted
         for candidate in candidates:
             text_length = folded_length(candidate)
             if text_length:
