@@ -102,7 +102,7 @@ def convert_html(data: bytes, url: str | None, *, full_page: bool = False, image
 
 
 def _base_url(root, url: str | None) -> str | None:
-    base = root.find(".//base[@href]")
+    base = next((el for el in root.iter("base") if el.get("href") is not None), None)
     if base is None:
         return url
     href = base.get("href").strip()

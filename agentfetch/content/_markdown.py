@@ -283,7 +283,7 @@ class MarkdownWriter:
             out.separate()
         elif tag in _MATH_HOLDERS and (found := _math_of(el)) is not None and found[1]:
             out.block(f"$$\n{found[0]}\n$$")
-        elif next(el.iterdescendants(*_BLOCK_TAGS), None) is None:
+        elif not len(el) or next(el.iterdescendants(*_BLOCK_TAGS), None) is None:
             inline_handler = self._inline_handlers.get(tag)
             text = inline_handler(el) if inline_handler is not None else self.inline(el)
             out.inline(_MULTISPACE.sub(" ", text))
