@@ -1,31 +1,49 @@
 """agentfetch as a LangChain tool (sync and async).
 
 >>> from agentfetch.integrations.langchain import fetch_tool
->>> agent = create_agent(model, tools=[fetch_tool()])      # doctest: +SKIP
+>>> agent = create_agent(model, tools=[fetch_tool(consent="allow")])      # doctest: +SKIP
+
+A failed fetch raises LangChain's ``ToolException`` with the text a model can act on, and
+``handle_tool_error`` is set, so the agent receives that text as an error ``ToolMessage``
+(``status="error"``) instead of the run stopping.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from .spec import ToolSpec, tool_spec
+from .spec import ToolSpec, resolve_spec
 
 if TYPE_CHECKING:
     from langchain_core.tools import StructuredTool
 
+    from ..api import AsyncFetcher, Fetcher
+
 __all__ = ["fetch_tool"]
 
 
-def fetch_tool(spec: ToolSpec | None = None) -> StructuredTool:
-    """A ``StructuredTool`` whose arguments schema is :data:`agentfetch.integrations.spec.PARAMETERS`."""
-    from langchain_core.tools import StructuredTool
+def fetch_tool(spec: ToolSpec | Fetcher | AsyncFetcher | None = None, /, **options: Any) -> StructuredTool:
+    """A ``StructuredTool`` whose arguments schema is :data:`agentfetch.integrations.spec.PARAMETERS`.
 
-    spec = spec or tool_spec()
+    ``spec`` is a :class:`~agentfetch.integrations.spec.ToolSpec` or a fetcher; ``options`` go to
+    :func:`~agentfetch.integrations.spec.tool_spec` (``consent="allow"``, ``timeout``...).
+    """
+    from langchain_core.tools import StructuredTool, ToolException
+
+    tool = resolve_spec(spec, **options)
+
+    def run(**arguments: Any) -> str:
+        return tool.invoke(arguments).raise_for_error(ToolException)
+
+    async def arun(**arguments: Any) -> str:
+        return (await tool.ainvoke(arguments)).raise_for_error(ToolException)
+
     return StructuredTool.from_function(
-        func=spec.run,
-        coroutine=spec.arun,
-        name=spec.name,
-        description=spec.description,
-        args_schema=spec.parameters,
+        func=run,
+        coroutine=arun,
+        name=tool.name,
+        description=tool.description,
+        args_schema=tool.parameters,
         infer_schema=False,
+        handle_tool_error=True,
     )

@@ -2,18 +2,24 @@
 
 >>> from llama_index.core.agent.workflow import FunctionAgent
 >>> from agentfetch.integrations.llamaindex import fetch_tool
->>> agent = FunctionAgent(tools=[fetch_tool()], llm=llm)  # doctest: +SKIP
+>>> agent = FunctionAgent(tools=[fetch_tool(consent="allow")], llm=llm)  # doctest: +SKIP
+
+A failed fetch is a ``ToolOutput`` with ``is_error=True`` (and the error as its
+``exception``), as LlamaIndex's agents mark a tool that raised; its content is the
+text a model can act on.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .spec import ToolSpec, tool_spec
+from .spec import ToolOutput, ToolSpec, resolve_spec
 
 if TYPE_CHECKING:
     from llama_index.core.tools import FunctionTool
     from pydantic import BaseModel
+
+    from ..api import AsyncFetcher, Fetcher
 
 __all__ = ["fetch_tool"]
 
@@ -33,11 +39,45 @@ def _arguments_model(spec: ToolSpec) -> type[BaseModel]:
     return create_model("FetchArguments", **fields)
 
 
-def fetch_tool(spec: ToolSpec | None = None) -> FunctionTool:
-    """A ``FunctionTool`` with ``fn`` and ``async_fn``, described by the shared schema."""
-    from llama_index.core.tools import FunctionTool
+def fetch_tool(spec: ToolSpec | Fetcher | AsyncFetcher | None = None, /, **options: Any) -> FunctionTool:
+    """A ``FunctionTool`` with ``fn`` and ``async_fn``, described by the shared schema.
 
-    spec = spec or tool_spec()
-    return FunctionTool.from_defaults(
-        fn=spec.run, async_fn=spec.arun, name=spec.name, description=spec.description, fn_schema=_arguments_model(spec)
+    ``spec`` is a :class:`~agentfetch.integrations.spec.ToolSpec` or a fetcher; ``options`` go to
+    :func:`~agentfetch.integrations.spec.tool_spec` (``consent="allow"``, ``timeout``...).
+    """
+    from llama_index.core.tools import FunctionTool
+    from llama_index.core.tools import ToolOutput as LlamaOutput
+
+    tool = resolve_spec(spec, **options)
+
+    class AgentfetchTool(FunctionTool):
+        # fn returns agentfetch's ToolOutput; the framework's answer is built from it here,
+        # so that an error is marked as one.
+        def call(self, *args: Any, **kwargs: Any) -> LlamaOutput:
+            return _marked(super().call(*args, **kwargs))
+
+        async def acall(self, *args: Any, **kwargs: Any) -> LlamaOutput:
+            return _marked(await super().acall(*args, **kwargs))
+
+    def _marked(answer: LlamaOutput) -> LlamaOutput:
+        output = answer.raw_output
+        if not isinstance(output, ToolOutput):
+            return answer
+        return LlamaOutput(
+            tool_name=answer.tool_name,
+            content=output.text,
+            raw_input=answer.raw_input,
+            raw_output=output.text,
+            is_error=output.is_error,
+            exception=output.error,
+        )
+
+    def run(**arguments: Any) -> ToolOutput:
+        return tool.invoke(arguments)
+
+    async def arun(**arguments: Any) -> ToolOutput:
+        return await tool.ainvoke(arguments)
+
+    return AgentfetchTool.from_defaults(
+        fn=run, async_fn=arun, name=tool.name, description=tool.description, fn_schema=_arguments_model(tool)
     )

@@ -19,6 +19,8 @@ event loop to elicit from the client while the fetch waits.
 
 # No ``from __future__ import annotations``: the MCP SDK reads the tool
 # functions' annotations at run time, and they name objects imported locally.
+import os
+import sys
 import uuid
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -27,7 +29,9 @@ from .spec import (
     PARAMETER_DOCS,
     TOOL_DESCRIPTION,
     TOOL_NAME,
+    check_arguments,
     consent_setting,
+    render_error,
     tool_spec,
 )
 
@@ -36,7 +40,7 @@ if TYPE_CHECKING:
 
     from ..oauth import ConsentRequest
 
-__all__ = ["build_server", "run", "DEFAULT_AUTH_TIMEOUT"]
+__all__ = ["DEFAULT_AUTH_TIMEOUT", "build_server", "run"]
 
 #: Seconds a tool call may wait for the human to finish signing in. MCP hosts
 #: time tool calls out (Goose: the extension's ``timeout``, 300 s by default);
@@ -152,17 +156,39 @@ def build_server(*, auth_timeout: float = DEFAULT_AUTH_TIMEOUT) -> "MCPServer[An
     import anyio.to_thread
     from mcp.server.mcpserver import Context, MCPServer
     from mcp.types import CallToolResult, TextContent, ToolAnnotations
-    from pydantic import Field
+    from pydantic import BaseModel, Field
 
     from .._version import __version__
-    from ..errors import ConsentRequired
-
-    server: MCPServer[Any] = MCPServer(
-        "agentfetch", version=__version__, instructions=SERVER_INSTRUCTIONS, log_level="WARNING"
-    )
+    from ..errors import ConsentRequired, UsageError
 
     def text_result(text: str, *, is_error: bool = False) -> CallToolResult:
         return CallToolResult(content=[TextContent(type="text", text=text)], is_error=is_error)
+
+    class Server(MCPServer[Any]):
+        async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+            # The tool's own check first: "max_length must be at least 1" for the model,
+            # not the SDK's pydantic report with its links.
+            if name == TOOL_NAME:
+                try:
+                    check_arguments(arguments)
+                except UsageError as error:
+                    return text_result(render_error(error, str(arguments.get("url", "")), sdk_hints=False),
+                                       is_error=True)
+            return await super().call_tool(name, arguments, context)
+
+    server = Server("agentfetch", version=__version__, instructions=SERVER_INSTRUCTIONS, log_level="WARNING")
+
+    class FetchOutput(BaseModel):
+        """What was fetched; the Markdown itself is the text content beside it."""
+
+        url: str = Field(description="The URL asked for.")
+        final_url: str = Field(description="The URL answered, after redirects.")
+        status: int = Field(description="The HTTP status of the final answer.")
+        title: str | None = Field(description="The page's title, when it has one.")
+        truncated: bool = Field(description="Whether the content was cut at max_length.")
+        next_start_index: int | None = Field(description="The start_index that reads on, when truncated.")
+        tokens: int = Field(description="An estimate of the content's size in LLM tokens.")
+        content_type: str | None = Field(description="The Content-Type the server sent.")
 
     @server.tool(
         name=TOOL_NAME,
@@ -175,7 +201,7 @@ def build_server(*, auth_timeout: float = DEFAULT_AUTH_TIMEOUT) -> "MCPServer[An
         max_length: Annotated[int, Field(ge=1, description=PARAMETER_DOCS["max_length"])] = DEFAULT_MAX_LENGTH,
         start_index: Annotated[int, Field(ge=0, description=PARAMETER_DOCS["start_index"])] = 0,
         raw: Annotated[bool, Field(description=PARAMETER_DOCS["raw"])] = False,
-    ) -> CallToolResult:
+    ) -> Annotated[CallToolResult, FetchOutput]:
         interaction = _HostInteraction(context, url)
         spec = tool_spec(auth_timeout=auth_timeout, **interaction.fetcher_options(consent_setting()))
         arguments = {"url": url, "max_length": max_length, "start_index": start_index, "raw": raw}
@@ -184,7 +210,12 @@ def build_server(*, auth_timeout: float = DEFAULT_AUTH_TIMEOUT) -> "MCPServer[An
         await interaction.finish()
         if isinstance(output.error, ConsentRequired):
             return text_result(_no_way_to_ask(output.error, url), is_error=True)
-        return text_result(output.text, is_error=output.is_error)
+        if output.error is not None:
+            # Here the knobs are the server's own flags (agentfetch mcp --auth-timeout).
+            return text_result(render_error(output.error, url, sdk_hints=False), is_error=True)
+        result = text_result(output.text)
+        result.structured_content = output.structured()
+        return result
 
     @server.tool(
         name="auth_status",
@@ -229,6 +260,30 @@ def _auth_status_text() -> str:
     return json.dumps({"credentials": rows}, ensure_ascii=False)
 
 
+BY_HAND_NOTICE = (
+    "agentfetch mcp is an MCP server on stdio: it is waiting for an MCP host (Goose, Claude Code, Codex, "
+    "Cursor...) to speak JSON-RPC on stdin, and typing here does nothing useful.\n"
+    "Add it to a host instead (docs/integrations.md), or fetch a page yourself: agentfetch URL\n"
+    "Press Ctrl-C to quit.\n"
+)
+
+
+def _exit_on_interrupt(signum: int, frame: Any) -> None:
+    # The stdio transport reads stdin in a worker thread that no cancellation can wake, so
+    # the SDK's orderly shutdown would wait for another line (or a second Ctrl-C). Credential
+    # files are written by atomic rename, so leaving at once loses nothing.
+    sys.stderr.write("\n")
+    sys.stderr.flush()
+    os._exit(130)
+
+
 def run(*, auth_timeout: float = DEFAULT_AUTH_TIMEOUT) -> None:
-    """Serve MCP on stdin/stdout until the client closes the pipe."""
-    build_server(auth_timeout=auth_timeout).run("stdio")
+    """Serve MCP on stdin/stdout until the client closes the pipe (or Ctrl-C)."""
+    import signal
+
+    server = build_server(auth_timeout=auth_timeout)
+    signal.signal(signal.SIGINT, _exit_on_interrupt)
+    if sys.stdin is not None and sys.stdin.isatty():
+        sys.stderr.write(BY_HAND_NOTICE)
+        sys.stderr.flush()
+    server.run("stdio")

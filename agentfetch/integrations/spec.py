@@ -18,23 +18,33 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .._options import CONSENT_CHOICES, consent_from_env
-from ..errors import AgentFetchError, AuthorizationError, UsageError
+from ..errors import (
+    AgentFetchError,
+    AuthorizationError,
+    AuthorizationTimeout,
+    ConsentRequired,
+    UsageError,
+)
 
 if TYPE_CHECKING:
     from ..api import AsyncFetcher, Fetcher, FetchResult
 
 __all__ = [
     "DEFAULT_MAX_LENGTH",
-    "TOOL_NAME",
-    "TOOL_DESCRIPTION",
-    "PARAMETER_DOCS",
     "PARAMETERS",
+    "PARAMETER_DOCS",
+    "RESULT_FIELDS",
+    "TOOL_DESCRIPTION",
+    "TOOL_NAME",
+    "ToolCallError",
     "ToolOutput",
     "ToolSpec",
-    "tool_spec",
-    "render_result",
+    "check_arguments",
     "render_error",
     "consent_setting",
+    "render_result",
+    "resolve_spec",
+    "tool_spec",
 ]
 
 #: Characters per answer by default: about 5,000 tokens, enough for most pages
@@ -92,13 +102,32 @@ def render_result(result: FetchResult, *, tool_name: str = TOOL_NAME) -> str:
     return text
 
 
-def render_error(error: AgentFetchError, url: str) -> str:
+#: What a structured answer carries besides the Markdown (MCP ``structuredContent``).
+RESULT_FIELDS = ("url", "final_url", "status", "title", "truncated", "next_start_index", "tokens", "content_type")
+
+
+def _sdk_hint(error: AgentFetchError, url: str) -> str | None:
+    """The next step in terms of this tool's own options: the error's hint names the CLI's flags
+    (``--consent``, ``--auth-timeout``), which mean nothing to a program that built the tool."""
+    if isinstance(error, ConsentRequired):
+        return (
+            f"run `agentfetch auth login {url}` in a terminal, or build the tool with consent=\"allow\" "
+            "(for example fetch_tool(consent=\"allow\")) to sign in without asking"
+        )
+    if isinstance(error, AuthorizationTimeout):
+        return "finish signing in in the browser sooner, or build the tool with a longer auth_timeout (seconds)"
+    return error.hint
+
+
+def render_error(error: AgentFetchError, url: str, *, sdk_hints: bool = True) -> str:
     """An error as a model (and the human reading over its shoulder) should see it:
-    what went wrong, and the one thing to do next."""
+    what went wrong, and the one thing to do next. ``sdk_hints`` phrases that step with
+    the tool's options (``consent="allow"``) instead of the command line's flags."""
     lines = [f"Error ({error.kind}): {error.message}"]
-    if error.hint:
-        lines.append(f"Next step: {error.hint}")
-    if isinstance(error, AuthorizationError) and "agentfetch auth login" not in (error.hint or ""):
+    hint = _sdk_hint(error, url) if sdk_hints else error.hint
+    if hint:
+        lines.append(f"Next step: {hint}")
+    if isinstance(error, AuthorizationError) and "agentfetch auth login" not in (hint or ""):
         lines.append(
             f"To sign in by hand, the human can run `agentfetch auth login {url}` in a terminal; then call again."
         )
@@ -114,6 +143,29 @@ class ToolOutput:
     result: FetchResult | None = field(default=None, repr=False, compare=False)
     error: AgentFetchError | None = field(default=None, repr=False, compare=False)
 
+    def structured(self) -> dict[str, Any] | None:
+        """The result's :data:`RESULT_FIELDS` as JSON-ready data (``None`` for an error)."""
+        if self.result is None:
+            return None
+        return {name: getattr(self.result, name) for name in RESULT_FIELDS}
+
+    def raise_for_error(self, exception: type[Exception] | None = None) -> str:
+        """The text, or (for an error) raise ``exception(text)`` (default :class:`ToolCallError`)
+        from the :class:`~agentfetch.errors.AgentFetchError`: for frameworks whose tools raise."""
+        if not self.is_error:
+            return self.text
+        raise (exception or ToolCallError)(self.text if exception else self) from self.error
+
+
+class ToolCallError(Exception):
+    """A failed tool call as an exception: ``str()`` is the text the model reads (what went wrong
+    and what to do next), ``error`` the :class:`~agentfetch.errors.AgentFetchError` behind it."""
+
+    def __init__(self, output: ToolOutput) -> None:
+        super().__init__(output.text)
+        self.output = output
+        self.error = output.error
+
 
 def consent_setting() -> str:
     """``$AGENTFETCH_CONSENT`` as the tools read it: ``allow``, ``deny``, else ``ask``.
@@ -125,8 +177,9 @@ def consent_setting() -> str:
     return consent if consent in CONSENT_CHOICES else "ask"
 
 
-def _checked_arguments(arguments: Mapping[str, Any], parameters: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate a model's arguments against the tool's JSON schema, with a typed error."""
+def check_arguments(arguments: Mapping[str, Any], parameters: Mapping[str, Any] = PARAMETERS) -> dict[str, Any]:
+    """A model's arguments checked against the tool's JSON schema, defaults filled in;
+    :class:`~agentfetch.errors.UsageError` says which one is wrong and why."""
     unknown = set(arguments) - set(parameters["properties"])
     if unknown:
         raise UsageError(f"unknown argument(s): {', '.join(sorted(unknown))}")
@@ -188,7 +241,7 @@ class ToolSpec:
         """Run one call from a model's JSON arguments (synchronously)."""
         url = str(arguments.get("url", ""))
         try:
-            checked = _checked_arguments(arguments, self.parameters)
+            checked = check_arguments(arguments, self.parameters)
             url = checked.pop("url")
             result = self._fetch(url, checked)
         except AgentFetchError as error:
@@ -199,7 +252,7 @@ class ToolSpec:
         """Run one call from a model's JSON arguments (asyncio)."""
         url = str(arguments.get("url", ""))
         try:
-            checked = _checked_arguments(arguments, self.parameters)
+            checked = check_arguments(arguments, self.parameters)
             url = checked.pop("url")
             result = await self._afetch(url, checked)
         except AgentFetchError as error:
@@ -263,3 +316,14 @@ def tool_spec(
     if not name or not name.replace("_", "").replace("-", "").isalnum():
         raise UsageError(f"tool name must be letters, digits, '_' or '-', not {name!r}")
     return ToolSpec(name=name, description=description, fetcher=fetcher, fetcher_options=dict(fetcher_options))
+
+
+def resolve_spec(spec: ToolSpec | Fetcher | AsyncFetcher | None = None, /, **options: Any) -> ToolSpec:
+    """What an adapter's ``fetch_tool(spec_or_fetcher, **options)`` is built on: a ready
+    :class:`ToolSpec`, or :func:`tool_spec` of a fetcher and/or options
+    (``fetch_tool(consent="allow")``)."""
+    if isinstance(spec, ToolSpec):
+        if options:
+            raise UsageError("pass either a ToolSpec or tool_spec() options, not both")
+        return spec
+    return tool_spec(spec, **options)

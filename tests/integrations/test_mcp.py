@@ -86,6 +86,92 @@ async def test_fetch_matches_the_cli_and_pages_like_it(site: Site, host_env: dic
     assert only_text(second).startswith(expected_second.rstrip("\n"))
 
 
+async def test_fetch_declares_an_output_schema_and_returns_structured_content(
+    site: Site, host_env: dict[str, str]
+) -> None:
+    from agentfetch.integrations.spec import RESULT_FIELDS
+
+    url = site.url("/article")
+    async with python_mcp(host_env) as session:
+        tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+        # The SDK's client checks structuredContent against the declared outputSchema.
+        cut = await session.call_tool("fetch", {"url": url, "max_length": 500})
+        whole = await session.call_tool("fetch", {"url": url})
+    schema = tools["fetch"].output_schema
+    assert schema is not None and schema["type"] == "object"
+    assert set(schema["properties"]) == set(RESULT_FIELDS) == set(schema["required"])
+    assert not cut.is_error and cut.structured_content is not None
+    data = cut.structured_content
+    assert data["url"] == data["final_url"] == url and data["status"] == 200
+    assert data["title"] == "Loopback article" and data["content_type"].startswith("text/html")
+    assert data["truncated"] is True and isinstance(data["next_start_index"], int) and data["tokens"] > 0
+    # Beside it, the Markdown text as before.
+    assert only_text(cut).startswith("# Loopback article")
+    assert only_text(cut).endswith(f"start_index={data['next_start_index']} to read on.]")
+    assert whole.structured_content is not None
+    assert whole.structured_content["truncated"] is False and whole.structured_content["next_start_index"] is None
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        ({"max_length": 0}, "Error (usage): max_length must be at least 1"),
+        ({"start_index": -1}, "Error (usage): start_index must be at least 0"),
+        ({"start_index": "three"}, "Error (usage): start_index must be an integer"),
+        ({"raw": "yes"}, "Error (usage): raw must be true or false"),
+        ({"bogus": 1}, "Error (usage): unknown argument(s): bogus"),
+    ],
+)
+async def test_invalid_arguments_get_a_clear_tool_error(
+    site: Site, host_env: dict[str, str], arguments: dict[str, Any], expected: str
+) -> None:
+    async with python_mcp(host_env) as session:
+        result = await session.call_tool("fetch", {"url": site.url("/article"), **arguments})
+        missing = await session.call_tool("fetch", {})
+    assert result.is_error and result.structured_content is None
+    assert only_text(result) == expected
+    assert only_text(missing) == "Error (usage): the url argument is required"
+    for text in (only_text(result), only_text(missing)):
+        assert "pydantic" not in text and "validation error" not in text
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+def test_started_by_hand_it_says_what_it_is_and_quits_on_the_first_ctrl_c(host_env: dict[str, str]) -> None:
+    import os
+    import pty
+    import select
+
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: agentfetch mcp with the terminal as stdin, stdout and stderr
+        os.execve(sys.executable, [sys.executable, "-m", "agentfetch", "mcp"], host_env)
+    seen, interrupted, status = b"", False, None
+    deadline = time.monotonic() + 30
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([terminal], [], [], 0.1)
+            if ready:
+                try:
+                    seen += os.read(terminal, 4096)
+                except OSError:
+                    pass
+            if not interrupted and b"Ctrl-C" in seen:
+                os.write(terminal, b"\x03")  # the terminal turns it into SIGINT, as a person's Ctrl-C
+                interrupted = True
+            done, code = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = os.waitstatus_to_exitcode(code)
+                break
+    finally:
+        if status is None:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        os.close(terminal)
+    text = seen.decode(errors="replace")
+    assert "MCP server on stdio" in text and "waiting for an MCP host" in text, text
+    assert interrupted and status == 130, (status, text)
+    assert "Traceback" not in text
+
+
 @pytest.mark.parametrize("url", ["not a url", "file:///etc/passwd"])
 async def test_bad_url_is_an_error_result(host_env: dict[str, str], url: str) -> None:
     async with python_mcp(host_env) as session:
