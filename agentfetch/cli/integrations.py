@@ -62,9 +62,12 @@ def install_opencode_command(
     def action() -> None:
         from ..integrations.install import install_opencode
 
-        path = install_opencode(global_=global_, replace_webfetch=replace_webfetch, force=force)
+        done = install_opencode(global_=global_, replace_webfetch=replace_webfetch, force=force)
         tool = "webfetch" if replace_webfetch else "agentfetch"
-        sys.stdout.write(f"wrote {path}\nOpenCode now offers the {tool} tool (restart OpenCode to load it).\n")
+        sys.stdout.write(f"wrote {done.path}\n")
+        if done.removed is not None:
+            sys.stdout.write(f"removed {done.removed} (the same tool under its other name)\n")
+        sys.stdout.write(f"OpenCode now offers the {tool} tool (restart OpenCode to load it).\n")
 
     guarded(action)
 

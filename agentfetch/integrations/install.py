@@ -9,10 +9,12 @@ of the file; when PyYAML happens to be installed it double-checks the result
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import sys
+import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,16 +25,21 @@ from ..errors import StoreError, UsageError
 __all__ = [
     "EXTENSION_NAME",
     "GOOSE_TIMEOUT",
-    "opencode_tool_source",
-    "opencode_tools_dir",
-    "install_opencode",
+    "GooseMerge",
+    "OpenCodeInstall",
+    "claude_code_command",
+    "codex_entry_toml",
     "goose_command",
+    "goose_config_path",
+    "goose_deeplink",
     "goose_entry",
     "goose_entry_yaml",
-    "goose_deeplink",
-    "goose_config_path",
+    "host_command",
+    "install_opencode",
     "merge_goose_config",
-    "GooseMerge",
+    "opencode_tool_file",
+    "opencode_tool_source",
+    "opencode_tools_dir",
 ]
 
 EXTENSION_NAME = "agentfetch"
@@ -42,7 +49,84 @@ EXTENSION_DESCRIPTION = "Fetch web pages as clean Markdown, signing in (OAuth) b
 GOOSE_TIMEOUT = 300
 
 
+# --- which command a host runs ---------------------------------------------------
+
+
+def _installed_script() -> Path | None:
+    """The ``agentfetch`` console script of this installation, if it has one."""
+    names = ("agentfetch.exe", "agentfetch") if sys.platform == "win32" else ("agentfetch",)
+    invoked = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    places = [invoked.parent] if invoked is not None and invoked.name in names else []
+    for scheme in (None, f"{os.name}_user"):
+        try:
+            places.append(Path(sysconfig.get_path("scripts", scheme) if scheme else sysconfig.get_path("scripts")))
+        except KeyError:
+            continue
+    for place in places:
+        for name in names:
+            candidate = place / name
+            if candidate.is_file():
+                return candidate.absolute()
+    return None
+
+
+def _host_path() -> str:
+    """``PATH`` as a host started from the desktop or another shell would see it: without the
+    directories that activating a virtual environment (or a conda environment) put in front."""
+    private: list[Path] = []
+    if sys.prefix != sys.base_prefix:
+        private.append(Path(sys.prefix))
+    for variable in ("VIRTUAL_ENV", "CONDA_PREFIX"):
+        if os.environ.get(variable) and not (variable == "CONDA_PREFIX" and os.environ.get("CONDA_DEFAULT_ENV") == "base"):
+            private.append(Path(os.environ[variable]))
+    resolved = [place.resolve() for place in private]
+
+    def visible(entry: str) -> bool:
+        where = Path(entry).resolve()
+        return not any(where == top or top in where.parents for top in resolved)
+
+    return os.pathsep.join(entry for entry in os.environ.get("PATH", "").split(os.pathsep) if entry and visible(entry))
+
+
+def _same_program(found: str, script: Path) -> bool:
+    try:
+        return os.path.samefile(found, script)
+    except OSError:
+        return False
+
+
+def host_command() -> tuple[str, list[str]]:
+    """How an agent host should start this agentfetch: ``agentfetch`` when the ``PATH`` a host
+    sees finds this very installation (a system or pipx install), else the absolute path of its
+    console script (a virtual environment the host knows nothing of), else this interpreter
+    with ``-m agentfetch``."""
+    script = _installed_script()
+    found = shutil.which("agentfetch", path=_host_path())
+    if found and script is not None and _same_program(found, script):
+        return "agentfetch", []
+    if script is not None:
+        return str(script), []
+    return sys.executable, ["-m", "agentfetch"]
+
+
+def claude_code_command() -> list[str]:
+    """The ``claude mcp add`` command line that adds this agentfetch to Claude Code."""
+    cmd, args = host_command()
+    return ["claude", "mcp", "add", EXTENSION_NAME, "--", cmd, *args, "mcp"]
+
+
+def codex_entry_toml() -> str:
+    """The ``[mcp_servers.agentfetch]`` table of Codex's ``~/.codex/config.toml``."""
+    cmd, args = host_command()
+    # JSON strings are valid TOML basic strings: safe for any path.
+    return (f"[mcp_servers.{EXTENSION_NAME}]\ncommand = {json.dumps(cmd)}\n"
+            f"args = [{', '.join(json.dumps(arg) for arg in [*args, 'mcp'])}]\n")
+
+
 # --- OpenCode -----------------------------------------------------------------
+
+#: The line of the tool file that names the command it runs.
+_OPENCODE_COMMAND = re.compile(r'^(\s*const command = process\.env\.AGENTFETCH_BIN \|\| )(".*")$', re.MULTILINE)
 
 
 def opencode_tool_source() -> str:
@@ -60,31 +144,66 @@ def opencode_tools_dir(*, global_: bool, project: Path | None = None) -> Path:
     return (project or Path.cwd()) / ".opencode" / "tools"
 
 
+def opencode_tool_file() -> str:
+    """The tool file as installed: it runs :func:`host_command`'s program (OpenCode, started from
+    the desktop, may not see a virtual environment's ``agentfetch`` on its ``PATH``)."""
+    cmd, args = host_command()
+    source = opencode_tool_source()
+    if args:  # no console script (a source checkout): the PATH's agentfetch is all a tool file can name
+        return source
+    return _OPENCODE_COMMAND.sub(lambda match: match.group(1) + json.dumps(cmd), source, count=1)
+
+
+def _is_agentfetch_tool(text: str) -> bool:
+    """Whether ``text`` is agentfetch's tool file (as shipped, or installed naming another program)."""
+    canonical = _OPENCODE_COMMAND.sub(lambda match: match.group(1) + '"agentfetch"', text, count=1)
+    return canonical == opencode_tool_source()
+
+
+@dataclass(frozen=True)
+class OpenCodeInstall:
+    path: Path
+    #: agentfetch's tool file under the other name, removed so that one tool remains.
+    removed: Path | None = None
+
+
 def install_opencode(
     *, global_: bool = False, replace_webfetch: bool = False, project: Path | None = None, force: bool = False
-) -> Path:
-    """Write the tool file; OpenCode names the tool after the file (``agentfetch`` or ``webfetch``)."""
-    target = opencode_tools_dir(global_=global_, project=project) / (
-        "webfetch.ts" if replace_webfetch else "agentfetch.ts"
-    )
-    source = opencode_tool_source()
-    if target.exists() and not force and target.read_text(encoding="utf-8") != source:
-        raise UsageError(f"{target} exists and differs from agentfetch's tool", hint="pass --force to overwrite it")
-    _write_atomically(target, source)
-    return target
+) -> OpenCodeInstall:
+    """Write the tool file; OpenCode names the tool after the file (``agentfetch`` or ``webfetch``).
+
+    Switching names replaces: agentfetch's file under the other name goes (a file of the
+    human's own under that name stays)."""
+    tools = opencode_tools_dir(global_=global_, project=project)
+    target, other = tools / "webfetch.ts", tools / "agentfetch.ts"
+    if not replace_webfetch:
+        target, other = other, target
+    text = opencode_tool_file()
+    try:
+        existing = target.read_text(encoding="utf-8") if target.exists() else None
+        previous = other.read_text(encoding="utf-8") if other.exists() else None
+    except (OSError, UnicodeDecodeError) as error:
+        raise StoreError(f"cannot read {tools}: {error}") from None
+    if existing is not None and not force and not _is_agentfetch_tool(existing):
+        raise UsageError(f"{target} exists and is not agentfetch's tool", hint="pass --force to overwrite it")
+    _write_atomically(target, text)
+    removed = None
+    if previous is not None and _is_agentfetch_tool(previous):
+        try:
+            other.unlink()
+        except OSError as error:
+            raise StoreError(f"cannot remove {other}: {error}") from None
+        removed = other
+    return OpenCodeInstall(target, removed)
 
 
 # --- Goose --------------------------------------------------------------------
 
 
 def goose_command() -> tuple[str, list[str]]:
-    """The command Goose should run: ``agentfetch mcp`` from PATH when it is
-    there, else this interpreter with ``-m agentfetch mcp`` (a virtualenv that
-    is not on Goose's PATH still works)."""
-    found = shutil.which("agentfetch")
-    if found:
-        return "agentfetch", ["mcp"]
-    return sys.executable, ["-m", "agentfetch", "mcp"]
+    """The command Goose should run: :func:`host_command` with ``mcp``."""
+    cmd, args = host_command()
+    return cmd, [*args, "mcp"]
 
 
 def goose_entry(*, timeout: int = GOOSE_TIMEOUT) -> dict[str, Any]:
@@ -114,8 +233,6 @@ def _yaml_scalar(value: Any) -> str:
         return str(value)
     if isinstance(value, str):
         # Double-quoted JSON strings are valid YAML: safe for any path or text.
-        import json
-
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, list):
         return "[" + ", ".join(_yaml_scalar(item) for item in value) + "]"

@@ -87,13 +87,10 @@ def test_printed_entry_is_yaml_for_the_entry() -> None:
     assert yaml.safe_load(goose_entry_yaml()) == {"extensions": {"agentfetch": goose_entry()}}
 
 
-def test_entry_prefers_agentfetch_on_path(host_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PATH", host_env["PATH"])
-    assert (goose_entry()["cmd"], goose_entry()["args"]) == ("agentfetch", ["mcp"])
-    monkeypatch.setenv("PATH", "/nonexistent")
-    import sys
-
-    assert (goose_entry()["cmd"], goose_entry()["args"]) == (sys.executable, ["-m", "agentfetch", "mcp"])
+def test_entry_runs_the_command_a_host_is_told_to_run() -> None:
+    # Which command that is, for each installation layout: tests/integrations/test_install.py.
+    cmd, args = install.host_command()
+    assert (goose_entry()["cmd"], goose_entry()["args"]) == (cmd, [*args, "mcp"])
 
 
 EXISTING = """\

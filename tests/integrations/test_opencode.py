@@ -16,7 +16,7 @@ import pytest
 from integration_support import REPO, Site, cli_markdown
 
 from agentfetch.errors import UsageError
-from agentfetch.integrations.install import install_opencode, opencode_tool_source
+from agentfetch.integrations.install import install_opencode, opencode_tool_file, opencode_tool_source
 
 PLUGIN_DIR = REPO / "plugins" / "opencode"
 NODE_MODULES = PLUGIN_DIR / "node_modules"
@@ -187,23 +187,23 @@ def test_protected_page_with_pre_approved_consent(run_tool: Any, demo_or_skip: A
 def test_install_opencode_project_and_global(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     project = tmp_path / "project"
     project.mkdir()
-    written = install_opencode(project=project)
+    written = install_opencode(project=project).path
     assert written == project / ".opencode" / "tools" / "agentfetch.ts"
-    assert written.read_text() == opencode_tool_source()
-    assert install_opencode(project=project) == written  # same content: fine to run again
+    assert written.read_text() == opencode_tool_file()
+    assert install_opencode(project=project).path == written  # same content: fine to run again
 
     replaced = install_opencode(project=project, replace_webfetch=True)
-    assert replaced.name == "webfetch.ts"
+    assert replaced.path.name == "webfetch.ts" and replaced.removed == written and not written.exists()
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    assert install_opencode(global_=True) == tmp_path / "xdg" / "opencode" / "tools" / "agentfetch.ts"
+    assert install_opencode(global_=True).path == tmp_path / "xdg" / "opencode" / "tools" / "agentfetch.ts"
 
     written.write_text("// my own tool\n")
     with pytest.raises(UsageError):
         install_opencode(project=project)
     assert written.read_text() == "// my own tool\n"
-    install_opencode(project=project, force=True)
-    assert written.read_text() == opencode_tool_source()
+    assert install_opencode(project=project, force=True).removed == replaced.path
+    assert written.read_text() == opencode_tool_file()
 
 
 def test_install_opencode_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -216,7 +216,7 @@ def test_install_opencode_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     runner = CliRunner()
     done = runner.invoke(install_app, ["opencode", "--replace-webfetch"])
     assert done.exit_code == 0, done.output
-    assert (tmp_path / ".opencode" / "tools" / "webfetch.ts").read_text() == opencode_tool_source()
+    assert (tmp_path / ".opencode" / "tools" / "webfetch.ts").read_text() == opencode_tool_file()
     assert "webfetch tool" in done.output
     done = runner.invoke(install_app, ["opencode", "--global"])
     assert done.exit_code == 0
