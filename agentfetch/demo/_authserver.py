@@ -510,9 +510,34 @@ class AuthorizationServer:
     def login_form(self, req: Request, error: str | None = None, form: dict[str, list[str]] | None = None) -> Response:
         source = form if form is not None else req.query
         hidden = {k: source[k][0] for k in ("txn", "next") if source.get(k)}
-        return self._with_csrf(
-            req, lambda csrf: _pages.login_page(self.url("login"), {**hidden, "csrf": csrf}, DEMO_USERS, error)
-        )
+        asking = self._asking(hidden.get("txn"), hidden.get("next"), self.app.request_origin(req))
+        username = (source.get("username") or [""])[0] if error else ""
+        return self._with_csrf(req, lambda csrf: _pages.login_page(
+            self.url("login"), {**hidden, "csrf": csrf}, DEMO_USERS, error, asking=asking, username=username))
+
+    def _asking(self, txn: str | None, next_target: str | None, origin: str) -> _pages.Asking | None:
+        """Who the sign-in is for: the agent and app of a pending authorization, or the app a
+        person was on their way to."""
+        if txn:
+            with self.app.state.lock:
+                pending = self.app.state.pending.get(txn)
+                client = self.app.state.clients.get(pending.client_id) if pending else None
+            if pending is None or client is None:
+                return None
+            return _pages.Asking(client.client_name, self.app.proxy.resource_name(pending.resource))
+        path = urlsplit(self._safe_next(next_target)).path
+        if next_target and not path.startswith(urlsplit(self.url("")).path):
+            return _pages.Asking(None, self.app.proxy.resource_name(self.app.proxy.resource_for(origin, path)))
+        return None
+
+    def _vouched_for(self, client: Client) -> str | None:
+        """Who vouches for a client's name; ``None`` when it registered itself (RFC 7591)."""
+        if client.any_loopback:
+            return "This agent was registered with Acme Access by your administrators."
+        if self.app.config.client_id_metadata_documents and is_metadata_url(client.client_id):
+            host = urlsplit(client.client_id).netloc
+            return f"This agent's name comes from its own metadata document at {host}."
+        return None
 
     def login(self, req: Request) -> Response:
         form = req.form()
@@ -544,7 +569,12 @@ class AuthorizationServer:
         token = req.cookies.get(SESSION_COOKIE)
         with self.app.state.lock:
             user = self.app.state.sessions.pop(token or "", None)
-        response = _pages.message_page("Signed out", "You are signed out.")
+        txn = (req.query.get("txn") or [""])[0]
+        if txn:
+            # "Not you?" on the consent page: sign out, then sign in again for the same request.
+            response = redirect(f"{self.url('login')}?{urlencode({'txn': txn})}")
+        else:
+            response = _pages.message_page("Signed out", "You are signed out.")
         response.headers.append(("Set-Cookie", f"{SESSION_COOKIE}=; Path=/; Max-Age=0"))
         response.user = user
         return response
@@ -567,7 +597,9 @@ class AuthorizationServer:
         granted, withheld = self._granted(user, pending.scopes)
         response = self._with_csrf(req, lambda csrf: _pages.consent_page(
             self.url("consent"), {"txn": txn, "csrf": csrf}, user=user, client_name=client.client_name,
-            client_id=client.client_id, resource=pending.resource, scopes=granted, withheld=withheld))
+            client_id=client.client_id, app_name=self.app.proxy.resource_name(pending.resource),
+            resource=pending.resource, scopes=granted, withheld=withheld,
+            switch_user=f"{self.url('logout')}?{urlencode({'txn': txn})}", verified_by=self._vouched_for(client)))
         response.user, response.client_id = user, client.client_id
         return response
 

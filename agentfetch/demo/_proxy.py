@@ -91,6 +91,11 @@ class Proxy:
                 return True
         return False
 
+    def resource_name(self, resource: str) -> str:
+        """A protected resource's name for people: its RFC 9728 §2 ``resource_name``, which the
+        sign-in pages show too."""
+        return f"{_wiki.SITE_NAME} API" if resource.endswith(API_PATH) else _wiki.SITE_NAME
+
     def metadata(self, req: Request) -> Response:
         suffix = req.path.removeprefix(PRM_PATH)
         if suffix not in ("", API_PATH):
@@ -106,7 +111,7 @@ class Proxy:
             "authorization_servers": servers,
             "scopes_supported": [s for s in (API_SCOPES if suffix else RESOURCE_SCOPES) if s in cfg.scopes],
             "bearer_methods_supported": ["header"],
-            "resource_name": "Acme Internal Wiki API" if suffix else "Acme Internal Wiki",
+            "resource_name": self.resource_name(resource),
             "resource_documentation": origin + "/pages/api",
         }
         return json_response(200, doc)

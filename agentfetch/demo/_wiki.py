@@ -169,6 +169,36 @@ def blocks_markdown(title: str, blocks: tuple[Block, ...]) -> str:
     return "\n\n".join(out) + "\n"
 
 
+#: Side navigation beside the text on a desktop; above it, as a row of links, on a phone. Wide
+#: tables and code scroll inside themselves so that the page never scrolls sideways.
+_STYLE = """
+*{box-sizing:border-box}
+body{margin:0;font:16px/1.55 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1c2333}
+header,footer{background:#234;color:#fff;padding:.6rem 1rem;display:flex;flex-wrap:wrap;gap:.25rem 1rem;
+  align-items:baseline}
+header a,footer a{color:#fff}
+.site{font-weight:600;text-decoration:none}
+.page{display:flex;align-items:flex-start;max-width:72rem}
+nav{flex:0 0 14rem;padding:1rem}
+nav ul{list-style:none;margin:0;padding:0}
+nav li{margin:.3rem 0}
+nav a[aria-current=page]{font-weight:600}
+main{flex:1 1 auto;min-width:0;padding:1rem 2rem;max-width:50rem}
+h1{line-height:1.25}
+table{border-collapse:collapse;display:block;max-width:100%;overflow-x:auto}
+td,th{border:1px solid #999;padding:.25rem .6rem;text-align:left}
+pre{background:#f4f4f4;padding:.6rem;overflow-x:auto;max-width:100%}
+@media (max-width:40rem){
+  .page{display:block}
+  nav{padding:.5rem 1rem;border-bottom:1px solid #d6dbe6}
+  nav ul{display:flex;flex-wrap:wrap;gap:.25rem 1rem}
+  nav li{margin:0}
+  main{padding:.75rem 1rem}
+  h1{font-size:1.5rem}
+}
+"""
+
+
 def layout(title: str, body: str, *, user: str | None = None, current: str = "") -> str:
     """The site chrome around every page: what a good converter drops."""
     marker = ' aria-current="page"'
@@ -181,21 +211,21 @@ def layout(title: str, body: str, *, user: str | None = None, current: str = "")
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)} · {SITE_NAME}</title>
 <link rel="api-catalog" href="/.well-known/api-catalog">
-<style>body{{font-family:sans-serif;margin:0}}header,footer{{background:#234;color:#fff;padding:.5em 1em}}
-main{{padding:1em 2em;max-width:50em}}nav{{float:left;width:14em;padding:1em}}
-table{{border-collapse:collapse}}td,th{{border:1px solid #999;padding:.2em .6em}}
-pre{{background:#f4f4f4;padding:.6em}}</style>
+<style>{_STYLE}</style>
 </head>
 <body>
-<header><a href="/" style="color:#fff">{SITE_NAME}</a> · <span class="who">{who}</span></header>
+<header><a class="site" href="/">{SITE_NAME}</a> <span class="who">{who}</span></header>
+<div class="page">
 <nav aria-label="Wiki pages"><ul>{nav}</ul></nav>
 <main>
 <h1>{escape(title)}</h1>
 {body}
 </main>
-<footer>© Acme Corp · Internal use only · <a href="/admin" style="color:#fff">Admin</a></footer>
+</div>
+<footer>© Acme Corp · Internal use only · <a href="/admin">Admin</a></footer>
 </body>
 </html>
 """

@@ -647,6 +647,7 @@ class Core:
             resource=resource.resource,
         )
         listener.expected_state = auth.state
+        listener.site = resource.resource_name or urlsplit(resource.resource).netloc
         if plan.registered and plan.new_registration is None:  # stored earlier, maybe forgotten since
             yield from self._check_stored_registration(auth.url, template)
         self.s.notify(f"browser: open this URL to sign in: {auth.url}")

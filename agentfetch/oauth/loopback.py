@@ -20,8 +20,9 @@ __all__ = ["LoopbackListener", "CALLBACK_PATH"]
 
 CALLBACK_PATH = "/callback"
 
-_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>agentfetch</title></head>
-<body style="font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto">
+_PAGE = """<!doctype html><html><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · agentfetch</title></head>
+<body style="font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem">
 <h1>{title}</h1><p>{text}</p></body></html>"""
 
 
@@ -32,6 +33,8 @@ class LoopbackListener:
         self.path = path
         self.redirect_host = redirect_host
         self.expected_state: str | None = None
+        #: What the person signed in to, for the page they land on (``None``: the issuer's host).
+        self.site: str | None = None
         self._params: dict[str, str] | None = None
         self._done = threading.Event()
         listener = self
@@ -71,12 +74,23 @@ class LoopbackListener:
         if not state_ok:
             title, text, status = "Sign-in refused", "This response does not belong to the pending sign-in.", 400
         elif "error" in params:
-            title, text, status = "Sign-in did not complete", "agentfetch was not authorized. You can close this tab.", 200
+            # The server's reason, as it gave it (escaped in _reply): a person wants to know why.
+            reason = params.get("error_description") or params["error"]
+            title, status = "Sign-in did not complete", 200
+            text = (f"The sign-in to {self._site(params)} was refused: {reason} ({params['error']}). "
+                    "agentfetch was not authorized. Return to your terminal (or the app that asked); "
+                    "you can close this tab.")
         else:
-            title, text, status = "Signed in", "agentfetch is authorized. You can close this tab.", 200
+            site = self._site(params)
+            title, status = f"Signed in to {site}", 200
+            text = (f"agentfetch is authorized for {site}. Return to your terminal (or the app that asked); "
+                    "you can close this tab.")
         self._params = params
         self._done.set()
         self._reply(request, status, title, text)
+
+    def _site(self, params: dict[str, str]) -> str:
+        return self.site or urlsplit(params.get("iss", "")).netloc or "the sign-in page"
 
     @staticmethod
     def _reply(request: BaseHTTPRequestHandler, status: int, title: str, text: str) -> None:

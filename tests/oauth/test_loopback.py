@@ -86,3 +86,19 @@ def test_registered_port_busy_raises_oserror() -> None:
     with LoopbackListener() as first:
         with pytest.raises(OSError):
             LoopbackListener(port=first.port)
+
+
+def test_pages_name_the_site_and_show_the_servers_reason_escaped() -> None:
+    with LoopbackListener() as listener:
+        listener.expected_state, listener.site = "s", "Acme <Wiki>"
+        page = httpx.get(f"{listener.redirect_uri}?error=access_denied&state=s"
+                         "&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E+said+no")
+        assert page.status_code == 200
+        assert "<script>" not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt; said no (access_denied)" in page.text
+        assert "The sign-in to Acme &lt;Wiki&gt; was refused" in page.text and "Return to your terminal" in page.text
+        assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page.text
+    with LoopbackListener() as listener:
+        # No site given: the issuer's host (RFC 9207 iss) names it.
+        listener.expected_state = "s"
+        page = httpx.get(f"{listener.redirect_uri}?code=c&state=s&iss=https%3A%2F%2Fid.example.com%2Ftenant")
+        assert "<h1>Signed in to id.example.com</h1>" in page.text and "Return to your terminal" in page.text
