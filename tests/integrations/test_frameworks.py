@@ -73,7 +73,9 @@ async def test_langchain_tool_async(site: Site) -> None:
 
 
 def test_langchain_failure_is_a_tool_exception_handled_as_an_error_message(site: Site) -> None:
-    pytest.importorskip("langchain_core", reason="langchain-core is not installed (pip install 'agentfetch[langchain]')")
+    pytest.importorskip(
+        "langchain_core", reason="langchain-core is not installed (pip install 'agentfetch[langchain]')"
+    )
     from langchain_core.tools import ToolException
 
     from agentfetch.integrations.langchain import fetch_tool
@@ -216,7 +218,9 @@ async def test_pydantic_ai_tool_called_by_an_agent(site: Site) -> None:
 
 
 async def test_pydantic_ai_retries_bad_arguments_and_returns_other_errors(site: Site) -> None:
-    pytest.importorskip("pydantic_ai", reason="pydantic-ai-slim is not installed (pip install 'agentfetch[pydantic-ai]')")
+    pytest.importorskip(
+        "pydantic_ai", reason="pydantic-ai-slim is not installed (pip install 'agentfetch[pydantic-ai]')"
+    )
     from pydantic_ai import Agent
     from pydantic_ai.messages import (
         ModelMessage,
@@ -332,7 +336,9 @@ async def test_llamaindex_tool(site: Site) -> None:
 
 
 async def test_llamaindex_failure_is_marked_is_error(site: Site) -> None:
-    pytest.importorskip("llama_index.core", reason="llama-index-core is not installed (pip install 'agentfetch[llamaindex]')")
+    pytest.importorskip(
+        "llama_index.core", reason="llama-index-core is not installed (pip install 'agentfetch[llamaindex]')"
+    )
     from llama_index.core.tools import ToolSelection
     from llama_index.core.tools.calling import (
         acall_tool_with_selection,

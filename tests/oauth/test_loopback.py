@@ -94,7 +94,8 @@ def test_pages_name_the_site_and_show_the_servers_reason_escaped() -> None:
         page = httpx.get(f"{listener.redirect_uri}?error=access_denied&state=s"
                          "&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E+said+no")
         assert page.status_code == 200
-        assert "<script>" not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt; said no (access_denied)" in page.text
+        assert "<script>" not in page.text
+        assert "&lt;script&gt;alert(1)&lt;/script&gt; said no (access_denied)" in page.text
         assert "The sign-in to Acme &lt;Wiki&gt; was refused" in page.text and "Return to your terminal" in page.text
         assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page.text
     with LoopbackListener() as listener:
