@@ -183,16 +183,16 @@ def device_page(action: str, hidden: dict[str, str], user_code: str = "", error:
 
 def one_time_code_page(action: str, hidden: dict[str, str], code: str, error: str | None = None) -> Response:
     """The second factor of a stronger sign-in (RFC 9470 step-up): a one-time code."""
-    fields = "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">' for k, v in hidden.items())
     problem = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
     body = f"""{problem}
 <p>This request needs a stronger sign-in. Enter the one-time code from your authenticator.</p>
 <form method="post" action="{escape(action)}">
-{fields}
-<label>One-time code <input type="text" name="otp" inputmode="numeric" autocomplete="one-time-code" required></label>
-<button type="submit">Verify</button>
+{_hidden(hidden)}
+<label for="otp">One-time code</label>
+<input type="text" id="otp" name="otp" inputmode="numeric" autocomplete="one-time-code" required autofocus>
+<div class="actions"><button type="submit" class="primary">Verify</button></div>
 </form>
-<p><small>Demo code: <code>{escape(code)}</code></small></p>"""
+<p class="note">Demo code: <code>{escape(code)}</code></p>"""
     return html_response(401 if error else 200, _page("Verify it's you", body))
 
 
