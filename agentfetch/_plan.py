@@ -94,12 +94,30 @@ def request_headers(headers: HeadersOption) -> httpx.Headers:
     return httpx.Headers(list(headers))
 
 
-def network_error(exc: httpx.HTTPError, url: str) -> AgentFetchError:
-    host = urlsplit(url).netloc
+def network_error(exc: httpx.HTTPError | httpx.InvalidURL, url: str) -> AgentFetchError:
+    if isinstance(exc, httpx.InvalidURL):
+        # httpx builds the next request of every redirect, followed or not: a
+        # Location of "javascript:" or "http://[::1" fails there, inside send().
+        return NetworkError(f"{redact_url(url)} answered with a redirect to an unusable URL")
+    # Name the request that failed: during a sign-in it is an OAuth endpoint, not the page.
+    try:
+        failed: httpx.Request | None = exc.request
+    except RuntimeError:
+        failed = None
+    step = failed.extensions.get(TRACED_EXTENSION) if failed is not None else None
+    try:
+        host = failed.url.netloc.decode("ascii", "replace") if failed is not None else urlsplit(url).netloc
+    except ValueError:
+        host = "the server"
+    host = host.rpartition("@")[2] + (f" ({step})" if step else "")
     if isinstance(exc, httpx.TimeoutException):
         return FetchTimeout(f"timed out talking to {host}")
     if isinstance(exc, httpx.TooManyRedirects):
         return NetworkError(f"too many redirects from {host}")
+    if isinstance(exc, (httpx.LocalProtocolError, httpx.UnsupportedProtocol)):
+        # Our own request could not be written; the library's text quotes the
+        # offending header, which may be an Authorization header with its token.
+        return NetworkError(f"cannot send the request to {host}: {type(exc).__name__}")
     text = str(exc) or type(exc).__name__
     if "CERTIFICATE" in text.upper() or "SSL" in text.upper():
         return NetworkError(f"TLS error with {host}: {text}")

@@ -38,6 +38,7 @@ from ._plan import (
     validate_url,
 )
 from ._result import FetchResult
+from ._terminal import escaping
 from .errors import UsageError
 
 if TYPE_CHECKING:
@@ -96,6 +97,9 @@ class _FetcherBase(Generic[_Client]):
         :param store: where credentials live; default: :func:`agentfetch.store.open_store`.
         :param log: receives one line per request and sign-in step (never a token).
         """
+        if log is not None:
+            # What is traced quotes servers (URLs, client ids, error texts): escaped once, here.
+            log = escaping(log)
         self._plan = FetchPlan(timeout=timeout, max_bytes=max_bytes, headers=headers, full_page=full_page, log=log)
         if isinstance(consent, str) and consent not in CONSENT_CHOICES:
             raise UsageError(f"consent must be allow, deny or ask, not {consent!r}")
@@ -174,7 +178,7 @@ class Fetcher(_FetcherBase[httpx.Client]):
                     break
                 finally:
                     response.close()
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise network_error(exc, str(request.url)) from None
         return plan.finish(call, response, body, cut)
 
@@ -227,7 +231,7 @@ class AsyncFetcher(_FetcherBase[httpx.AsyncClient]):
                     break
                 finally:
                     await response.aclose()
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise network_error(exc, str(request.url)) from None
         return plan.finish(call, response, body, cut)
 

@@ -4,9 +4,13 @@ Every error a user can meet is an :class:`AgentFetchError`. Each subclass
 carries the process exit code the CLI uses, so the mapping from failure to
 exit status lives here and nowhere else. Messages are one human-readable line
 and must never contain a secret (token, code, verifier, client secret).
+They often quote a server (an error description, an issuer), so control and
+bidi characters are escaped here, once, for every place a message is shown.
 """
 
 from __future__ import annotations
+
+from ._terminal import escape_controls
 
 __all__ = [
     "AgentFetchError",
@@ -39,10 +43,11 @@ class AgentFetchError(Exception):
     kind: str = "error"
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
+        message = escape_controls(message)
         super().__init__(message)
         self.message = message
         #: An optional next step for the human ("run agentfetch auth login URL").
-        self.hint = hint
+        self.hint = escape_controls(hint) if hint is not None else None
 
     def __str__(self) -> str:
         if self.hint:

@@ -217,7 +217,7 @@ def _sniff(body: bytes, declared: str) -> str:
         try:
             json.loads(body)
             return "application/json"
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested past the stack
             pass
     if stripped.startswith(b"<?xml"):
         return "application/xml"
@@ -253,13 +253,21 @@ def _bom_charset(body: bytes) -> str | None:
     return None
 
 
+_UNUSABLE_CODECS = frozenset({"undefined", "idna", "punycode"})
+
+
 def _known_codec(name: str | None) -> str | None:
     if not name:
         return None
     try:
-        codec = codecs.lookup(name.strip().strip("'\"")).name
-    except LookupError:
+        info = codecs.lookup(name.strip().strip("'\""))
+    except (LookupError, ValueError):  # ValueError: a NUL in the label
         return None
+    # "base64", "zlib", "rot13" are codecs too, but not text encodings: bytes.decode refuses them.
+    # "undefined" refuses everything, and "idna" or "punycode" fail whatever the error handler.
+    if not getattr(info, "_is_text_encoding", True) or info.name in _UNUSABLE_CODECS:
+        return None
+    codec = info.name
     # WHATWG: a page labelled latin-1/ascii is decoded as windows-1252.
     return "cp1252" if codec in ("latin-1", "iso8859-1", "ascii") else codec
 
@@ -343,7 +351,7 @@ def _convert_json(body: bytes, header_charset: str | None, truncated: bool) -> D
     if not truncated:
         try:
             text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested past the stack
             pass
     fence = "```"
     while fence in text:

@@ -86,7 +86,7 @@ def _json_ld(root) -> dict[str, str]:
         raw = re.sub(r"^\s*<!\[CDATA\[|\]\]>\s*$", "", text_of(script))
         try:
             parsed = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested past the stack
             continue
         if isinstance(parsed, list):
             parsed = next((p for p in parsed if isinstance(p, dict) and _is_article(p)), None)

@@ -577,7 +577,8 @@ class _Grabber:
         threshold = max(10.0, top_score * 0.2)
         top_class = top.get("class") or ""
         parent = top.getparent()
-        for sibling in list(parent):
+        # A top candidate with no parent (``<head><td>…`` puts a cell at the root) has no siblings.
+        for sibling in list(parent) if parent is not None else [top]:
             if not isinstance(sibling.tag, str):
                 continue
             append = sibling is top

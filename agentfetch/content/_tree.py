@@ -13,6 +13,12 @@ from lxml import etree
 __all__ = ["parse", "text_of", "folded_length", "drop", "to_html"]
 
 _PARSER = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+# C0 controls other than tab, newline and carriage return (and U+FFFE, U+FFFF):
+# lxml's HTML parser keeps them in text, but its tree refuses them when a string
+# is set (ValueError on ``a\x02``). Form feed is HTML white space (a space); the
+# others carry nothing.
+_XML_INCOMPATIBLE = bytes(range(0x20)).translate(None, b"\t\n\r\x0c")
+_FORM_FEED = bytes.maketrans(b"\x0c", b" ")
 
 #: All text under an element, as the DOM's ``textContent``.
 text_of = etree.XPath("string()")
@@ -31,6 +37,9 @@ def folded_length(el) -> int:
 
 def parse(data: bytes):
     """The ``<html>`` root of UTF-8 HTML bytes, or ``None`` when there is no document."""
+    data = data.translate(_FORM_FEED, _XML_INCOMPATIBLE)
+    if b"\xef\xbf\xbe" in data or b"\xef\xbf\xbf" in data:  # U+FFFE, U+FFFF: not XML characters either
+        data = data.replace(b"\xef\xbf\xbe", b"").replace(b"\xef\xbf\xbf", b"")
     try:
         return etree.fromstring(data, parser=_PARSER)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):

@@ -17,11 +17,17 @@ USER_AGENT = f"agentfetch/{__version__}"
 MAX_BODY = 1024 * 1024
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (RFC 8259 §6)")
+
+
 def json_body(response: httpx.Response) -> Any:
-    """The response's JSON, or None when it is not JSON at all (servers send HTML error pages)."""
+    """The response's JSON, or None when it is not JSON at all (servers send HTML
+    error pages). ``NaN``/``Infinity`` are not JSON, and a document nested so
+    deep that the decoder runs out of stack (``[[[[...``) is treated as none."""
     try:
-        return json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
+        return json.loads(response.content, parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
 
 

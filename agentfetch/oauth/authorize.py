@@ -70,7 +70,10 @@ def code_from_callback(
     error responses (a mix-up attacker can forge those too).
     """
     state = params.get("state", "")
-    if not hmac.compare_digest(state.encode(), request.state.encode()):
+    # surrogatepass: a lone surrogate cannot be UTF-8, but it must fail the comparison, not the encoding.
+    if not isinstance(state, str) or not hmac.compare_digest(
+        state.encode("utf-8", "surrogatepass"), request.state.encode()
+    ):
         raise CallbackMismatch("the authorization callback carried a wrong state; refusing it (RFC 6749 §10.12)")
     iss = params.get("iss")
     if iss is not None and iss != issuer:

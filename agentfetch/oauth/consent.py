@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from .._terminal import escape_controls
 from ..errors import ConsentRequired, UsageError
 
 __all__ = ["ConsentRequest", "ConsentCallback", "default_consent", "consent_required_error"]
@@ -20,16 +21,26 @@ class ConsentRequest:
     client_name: str = "agentfetch"
     user_hint: str | None = None
 
+    # Every field but the client name comes from a server (PRM, AS metadata):
+    # what the human reads is escaped, so ESC sequences and bidi overrides
+    # can neither act on the terminal nor disguise the host being approved.
     def prompt_text(self) -> str:
         """``Allow agentfetch to access docs.example.com as you?``"""
-        host = urlsplit(self.resource).netloc or self.resource
-        return f"Allow {self.client_name} to access {host} as you?"
+        try:
+            host = urlsplit(self.resource).netloc or self.resource
+        except ValueError:
+            host = self.resource
+        return escape_controls(f"Allow {self.client_name} to access {host} as you?")
 
     def details(self) -> str:
         scopes = " ".join(self.scopes) if self.scopes else "(server default)"
-        return (
-            f"resource: {self.resource}\nauthorization server: {self.authorization_server}\n"
-            f"scopes: {scopes}"
+        return "\n".join(
+            escape_controls(line)
+            for line in (
+                f"resource: {self.resource}",
+                f"authorization server: {self.authorization_server}",
+                f"scopes: {scopes}",
+            )
         )
 
 

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from ..errors import AuthorizationTimeout
 
-__all__ = ["LoopbackListener", "CALLBACK_PATH"]
+__all__ = ["LoopbackListener", "CALLBACK_PATH", "parse_callback"]
 
 CALLBACK_PATH = "/callback"
 
@@ -24,6 +24,30 @@ _PAGE = """<!doctype html><html><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · agentfetch</title></head>
 <body style="font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem">
 <h1>{title}</h1><p>{text}</p></body></html>"""
+
+
+def parse_callback(target: str, path: str = CALLBACK_PATH) -> dict[str, str] | None:
+    """The query parameters of a request line's target, when it is a callback.
+
+    None: not the callback path (404). ``{}``: the path, but not an authorization
+    response (400): no ``code``, ``error`` or ``state``, a parameter given twice,
+    or a query that does not split. Any other request target, however odd
+    (``//[zz]/``, NULs, a surrogate), gets one of these answers, never an exception.
+    """
+    try:
+        parts = urlsplit(target)
+    except ValueError:
+        return None
+    if parts.path != path:
+        return None
+    try:
+        pairs = parse_qsl(parts.query, keep_blank_values=True, max_num_fields=32)
+    except ValueError:
+        return {}
+    params = dict(pairs)
+    if len(params) != len(pairs) or not ({"code", "error", "state"} & params.keys()):
+        return {}
+    return params
 
 
 class LoopbackListener:
@@ -59,13 +83,11 @@ class LoopbackListener:
         return f"http://{self.redirect_host}:{self.port}{self.path}"
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
-        parts = urlsplit(request.path)
-        if parts.path != self.path or self._done.is_set():
+        params = parse_callback(request.path, self.path)
+        if params is None or self._done.is_set():
             self._reply(request, 404, "Not found", "This is agentfetch's sign-in listener.")
             return
-        pairs = parse_qsl(parts.query, keep_blank_values=True)
-        params = dict(pairs)
-        if len(params) != len(pairs) or not ({"code", "error", "state"} & params.keys()):
+        if not params:
             self._reply(request, 400, "Bad request", "This does not look like an authorization response.")
             return
         state_ok = self.expected_state is not None and hmac.compare_digest(

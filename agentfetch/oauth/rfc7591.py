@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from .._version import __version__
-from ..errors import AuthorizationError, ClientIdentityError
+from ..errors import AuthorizationError, ClientIdentityError, SecurityError
 from ..store import Registration
 from ._http import json_body, json_post
 from .binding import _shorten
 
-__all__ = ["registration_request", "parse_registration", "RegistrationRejected"]
+__all__ = ["registration_request", "parse_registration", "RegistrationRejected", "USABLE_AUTH_METHODS"]
+
+#: RFC 7591 §2 ``token_endpoint_auth_method`` values this client can honour.
+USABLE_AUTH_METHODS = ("none", "client_secret_basic", "client_secret_post")
 
 
 class RegistrationRejected(ClientIdentityError):
@@ -67,14 +71,49 @@ def parse_registration(response: httpx.Response, *, issuer: str, redirect_uri: s
     if not isinstance(body, dict) or not isinstance(body.get("client_id"), str) or not body["client_id"]:
         raise AuthorizationError(f"client registration at {_shorten(issuer)} returned no client_id")
     redirect_uris = body.get("redirect_uris")
-    if not isinstance(redirect_uris, list) or not redirect_uris:
-        redirect_uris = [redirect_uri]
+    if redirect_uris is not None and not (
+        isinstance(redirect_uris, list) and any(_same_uri(u, redirect_uri) for u in redirect_uris)
+    ):
+        # RFC 7591 §3.2.1 lets a server replace metadata, but a redirect URI other than
+        # our listener's is one the code would be sent to instead: never use it.
+        raise SecurityError(
+            f"client registration at {_shorten(issuer)} replaced the redirect URI {_shorten(redirect_uri)}; "
+            "refusing a registration whose callback goes elsewhere"
+        )
     secret = body.get("client_secret")
+    secret = secret if isinstance(secret, str) and secret else None
+    method = body.get("token_endpoint_auth_method") or "none"
+    if method not in USABLE_AUTH_METHODS or (method != "none" and secret is None):
+        raise ClientIdentityError(
+            f"client registration at {_shorten(issuer)} demands token_endpoint_auth_method "
+            f"{_shorten(str(method), 60)!r}" + (" without a client_secret" if method in USABLE_AUTH_METHODS else "")
+            + f"; agentfetch can use {', '.join(USABLE_AUTH_METHODS)}"
+        )
+    expires_at = body.get("client_secret_expires_at")
+    if isinstance(expires_at, bool) or not isinstance(expires_at, (int, float)):
+        expires_at = None
     return Registration({
         "issuer": issuer,
         "client_id": body["client_id"],
-        "client_secret": secret if isinstance(secret, str) and secret else None,
-        "token_endpoint_auth_method": body.get("token_endpoint_auth_method") or "none",
-        "redirect_uris": [u for u in redirect_uris if isinstance(u, str)],
-        "client_secret_expires_at": body.get("client_secret_expires_at"),
+        "client_secret": secret,
+        "token_endpoint_auth_method": method,
+        # Only ours: the check above makes the server's list hold it.
+        "redirect_uris": [redirect_uri],
+        "client_secret_expires_at": expires_at,
     })
+
+
+def _same_uri(stated: object, ours: str) -> bool:
+    """The same redirect URI, allowing only what URL libraries change on their
+    own: the case of the scheme and the host."""
+    if not isinstance(stated, str):
+        return False
+    if stated == ours:
+        return True
+    try:
+        a, b = urlsplit(stated), urlsplit(ours)
+        return (a.scheme.lower(), a.hostname, a.port, a.path, a.query) == (
+            b.scheme.lower(), b.hostname, b.port, b.path, b.query
+        ) and not a.fragment and a.username is None
+    except ValueError:
+        return False

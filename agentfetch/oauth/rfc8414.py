@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from .._urls import has_userinfo
 from ..errors import AuthorizationError, MetadataMismatch, SecurityError
-from .binding import _shorten, require_secure_endpoint
+from .binding import _shorten, origin, require_secure_endpoint
 
 __all__ = ["AuthorizationServer", "metadata_urls", "parse_authorization_server"]
 
@@ -36,6 +37,7 @@ def metadata_urls(issuer: str) -> list[str]:
     ``https://as/.well-known/openid-configuration/tenant1`` and
     ``https://as/tenant1/.well-known/openid-configuration``.
     """
+    origin(issuer)  # UsageError for what is not an http(s) URL
     parts = urlsplit(issuer)
     path = parts.path.rstrip("/")
 
@@ -114,7 +116,15 @@ def parse_authorization_server(document: Any, *, issuer: str, metadata_url: str)
     where = _shorten(metadata_url)
     if not isinstance(document, dict):
         raise AuthorizationError(f"authorization server metadata at {where} is not a JSON object")
+    # A null is an absent field (serialisers write unset optional fields as null); authlib's
+    # validators would otherwise fail on it with a TypeError.
+    document = {key: value for key, value in document.items() if value is not None}
     require_secure_endpoint(issuer, "issuer")
+    if has_userinfo(issuer):
+        raise MetadataMismatch(
+            f"issuer {_shorten(issuer)} has userinfo; refusing it (RFC 8414 §2: https, no query or fragment; "
+            "RFC 9110 §4.2.4 deprecates userinfo in http(s) URIs)"
+        )
     stated = document.get("issuer")
     if stated != issuer and not _same_root_issuer(stated, issuer):
         raise MetadataMismatch(
@@ -128,6 +138,13 @@ def parse_authorization_server(document: Any, *, issuer: str, metadata_url: str)
         metadata.validate(metadata_classes=[rfc9207.AuthorizationServerMetadata])
     except ValueError as exc:
         raise AuthorizationError(f"invalid authorization server metadata at {where}: {exc}") from exc
+    except (TypeError, AttributeError, KeyError, IndexError) as exc:
+        # authlib's validators assume the JSON types they check for: a list or a
+        # null where a URL or a string belongs makes them fail this way instead.
+        raise AuthorizationError(
+            f"invalid authorization server metadata at {where}: a field has the wrong JSON type "
+            f"({type(exc).__name__})"
+        ) from exc
     authorization_endpoint = require_secure_endpoint(document["authorization_endpoint"], "authorization_endpoint")
     token_endpoint = require_secure_endpoint(document["token_endpoint"], "token_endpoint")
     device_endpoint = document.get("device_authorization_endpoint")

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from .._terminal import has_unsafe_characters
 from ..errors import AuthorizationError
 from ._http import form_request, json_body
 from .binding import _shorten, require_secure_endpoint
@@ -55,19 +56,32 @@ def parse_device_authorization(response: httpx.Response) -> DeviceAuthorization:
     device_code, user_code, uri = body.get("device_code"), body.get("user_code"), body.get("verification_uri")
     if not all(isinstance(v, str) and v for v in (device_code, user_code, uri)):
         raise AuthorizationError("device authorization response lacks device_code, user_code or verification_uri")
+    if has_unsafe_characters(user_code):  # type: ignore[arg-type]
+        # The code is shown to the human to type elsewhere: nothing in it may act on the terminal.
+        raise AuthorizationError("device authorization response has control characters in its user_code")
     require_secure_endpoint(uri, "verification_uri")
     complete = body.get("verification_uri_complete")
     if isinstance(complete, str):
         require_secure_endpoint(complete, "verification_uri_complete")
     else:
         complete = None
-    expires_in = body.get("expires_in")
-    interval = body.get("interval", 5)
     return DeviceAuthorization(
         device_code=device_code,  # type: ignore[arg-type]
         user_code=user_code,  # type: ignore[arg-type]
         verification_uri=uri,  # type: ignore[arg-type]
         verification_uri_complete=complete,
-        expires_in=float(expires_in) if isinstance(expires_in, (int, float)) and expires_in > 0 else 600.0,
-        interval=float(interval) if isinstance(interval, (int, float)) and interval > 0 else 5.0,
+        expires_in=_seconds(body.get("expires_in"), 600.0, MAX_DEVICE_WAIT),
+        interval=_seconds(body.get("interval"), 5.0, MAX_INTERVAL),
     )
+
+
+#: Caps on what the server states: the wait is bounded by --auth-timeout anyway.
+MAX_DEVICE_WAIT = 24 * 3600.0
+MAX_INTERVAL = 300.0
+
+
+def _seconds(value: object, default: float, cap: float) -> float:
+    """A positive number of seconds, ``default`` when absent or not one, at most ``cap``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        return default
+    return float(min(value, cap))

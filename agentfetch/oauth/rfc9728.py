@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from .._urls import has_userinfo
 from ..errors import AuthorizationError, MetadataMismatch, UsageError
 from .binding import _shorten, origin, path_is_under
 
@@ -31,6 +32,7 @@ def well_known_urls(url: str) -> list[str]:
     ``https://h/docs/x`` gives ``https://h/.well-known/oauth-protected-resource/docs/x``
     and then ``https://h/.well-known/oauth-protected-resource``.
     """
+    origin(url)  # UsageError for what is not an http(s) URL
     parts = urlsplit(url)
     path = parts.path.rstrip("/")
     root = urlunsplit((parts.scheme, parts.netloc, WELL_KNOWN, "", ""))
@@ -48,12 +50,10 @@ def resource_for_well_known(metadata_url: str) -> str:
 
 def _same_identifier(a: str, b: str) -> bool:
     # "https://h" and "https://h/" name the same resource; nothing else is folded.
+    if origin(a) != origin(b):  # UsageError first on what is not a URL at all
+        return False
     pa, pb = urlsplit(a), urlsplit(b)
-    return (
-        origin(a) == origin(b)
-        and (pa.path or "/") == (pb.path or "/")
-        and pa.query == pb.query
-    )
+    return (pa.path or "/") == (pb.path or "/") and pa.query == pb.query
 
 
 def parse_protected_resource(
@@ -70,6 +70,12 @@ def parse_protected_resource(
     resource = document.get("resource")
     if not isinstance(resource, str) or not resource:
         raise MetadataMismatch(f"protected resource metadata at {_shorten(metadata_url)} has no 'resource'")
+    if has_userinfo(resource):
+        # "https://accounts.example.com@127.0.0.1/" would read as another host in the consent prompt.
+        raise MetadataMismatch(
+            f"protected resource metadata at {_shorten(metadata_url)} names a resource with userinfo "
+            f"({_shorten(resource)}); refusing it (RFC 9110 §4.2.4 deprecates userinfo in http(s) URIs)"
+        )
     try:
         if from_challenge:
             matches = origin(resource) == origin(request_url) and path_is_under(
@@ -77,7 +83,7 @@ def parse_protected_resource(
             )
         else:
             matches = _same_identifier(resource, resource_for_well_known(metadata_url))
-    except UsageError:
+    except (UsageError, ValueError):
         matches = False
     if not matches:
         raise MetadataMismatch(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import math
+import re
 import time
 from urllib.parse import quote
 from dataclasses import dataclass
@@ -23,6 +25,17 @@ __all__ = [
     "revocation_wants_secret_field",
     "parse_token_response",
 ]
+
+
+#: What a token may hold: RFC 6750 §2.1 ``b64token`` (RFC 9110 §11.2 ``token68``) widened to all
+#: visible ASCII (``VCHAR``), because real servers issue tokens outside b64token: access proxies
+#: ``oauth:…`` (the demo's opaque_tokens), Salesforce ``00D…!…``. What is refused is what cannot be
+#: a header value safely: white space, CR/LF and other controls, and anything not ASCII.
+_TOKEN_CHARACTERS = re.compile(r"[\x21-\x7e]+")
+#: Longest lifetime taken as stated (about 317 years, more than any "never" a server
+#: writes as 2**31-1 or 2**32); beyond it the expiry would not fit a date.
+MAX_EXPIRES_IN = 10**10
+_DECIMAL = re.compile(r"-?[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -135,15 +148,17 @@ def parse_token_response(
         raise AuthorizationError(
             f"token endpoint returned token_type {_shorten(str(token_type), 40)!r}; only Bearer is supported"
         )
-    expires_in = body.get("expires_in")
-    if isinstance(expires_in, str) and expires_in.isdigit():  # seen in the wild
-        expires_in = int(expires_in)
-    expires_at = None
-    if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool) and expires_in >= 0:
-        expires_at = (now if now is not None else time.time()) + float(expires_in)
+    # Checked on arrival, before anything can put the token into a header: a CR/LF
+    # or a non-ASCII character would make the HTTP library fail with the header
+    # (token included) in its message. The token itself is never quoted.
+    _require_token_string(access_token, "access_token")
     refresh_token = body.get("refresh_token")
-    if not isinstance(refresh_token, str) or not refresh_token:
+    if isinstance(refresh_token, str) and refresh_token:
+        _require_token_string(refresh_token, "refresh_token")
+    else:
         refresh_token = previous.refresh_token if previous else None
+    lifetime = _lifetime(body.get("expires_in"))
+    expires_at = None if lifetime is None else (now if now is not None else time.time()) + lifetime
     scope = body.get("scope")
     if not isinstance(scope, str):
         # RFC 6749 §5.1: scope omitted means "as requested".
@@ -157,3 +172,34 @@ def parse_token_response(
     )
 
 
+def is_token_string(value: str) -> bool:
+    """Visible ASCII only (see ``_TOKEN_CHARACTERS``): safe after ``Bearer `` in a header."""
+    return _TOKEN_CHARACTERS.fullmatch(value) is not None
+
+
+def _require_token_string(value: str, what: str) -> None:
+    if not is_token_string(value):
+        # Neither the token nor a piece of it goes into the message.
+        raise AuthorizationError(
+            f"token endpoint returned an {what} with white space, control or non-ASCII characters, "
+            f"which no HTTP header can carry (RFC 6750 §2.1 b64token); refusing it"
+        )
+
+
+def _lifetime(expires_in: object) -> float | None:
+    """RFC 6749 §5.1 ``expires_in`` in seconds; None when absent or unusable as
+    a number. Negative means already expired (never "forever"); a string of
+    digits is taken (seen in the wild); absurdly large is refused."""
+    if isinstance(expires_in, str) and _DECIMAL.fullmatch(expires_in.strip()):
+        digits = expires_in.strip()
+        # int() of thousands of digits is slow or refused (sys.int_info): no need to convert these.
+        expires_in = int(digits) if len(digits) <= 20 else (-1 if digits.startswith("-") else MAX_EXPIRES_IN + 1)
+    if isinstance(expires_in, bool) or not isinstance(expires_in, (int, float)):
+        return None
+    if isinstance(expires_in, float) and not math.isfinite(expires_in):
+        raise AuthorizationError("token endpoint returned a non-finite expires_in; refusing the token")
+    if expires_in > MAX_EXPIRES_IN:
+        raise AuthorizationError(
+            f"token endpoint returned expires_in beyond {MAX_EXPIRES_IN} s; refusing the token"
+        )
+    return float(max(expires_in, 0))

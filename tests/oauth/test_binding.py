@@ -7,12 +7,14 @@ import pytest
 from agentfetch.oauth.binding import is_loopback_host, may_send_token
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost", "app.localhost", "LOCALHOST"])
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost", "LOCALHOST", "localhost."])
 def test_loopback_hosts(host: str) -> None:
     assert is_loopback_host(host)
 
 
-@pytest.mark.parametrize("host", ["example.com", "10.0.0.1", "localhost.evil.com", "127.0.0.1.nip.io", "", None])
+# "*.localhost" is loopback only if the resolver says so (RFC 6761 §6.3): not trusted by name (issue 17, item 7).
+@pytest.mark.parametrize("host", ["example.com", "10.0.0.1", "localhost.evil.com", "127.0.0.1.nip.io", "", None,
+                                  "app.localhost", "evil.localhost"])
 def test_not_loopback(host: str | None) -> None:
     assert not is_loopback_host(host)
 
