@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-__all__ = ["escape_controls", "escaping", "strip_controls", "has_unsafe_characters", "UNSAFE_CHARACTERS"]
+__all__ = ["UNSAFE_CHARACTERS", "escape_controls", "escaping", "has_unsafe_characters", "strip_controls"]
 
 #: C0 (newline and tab included: a message or a prompt line is one line), DEL,
 #: C1, and the invisible formatting characters that change how text reads:

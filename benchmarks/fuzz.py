@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "fuzz"))
 
-from fuzz_targets import TARGETS, allocation, campaign  # noqa: E402
+from fuzz_targets import TARGETS, allocation, campaign
 
 
 def main() -> int:

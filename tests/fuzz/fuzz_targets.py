@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from agentfetch.errors import AgentFetchError
 
-__all__ = ["TARGETS", "OUTCOMES", "Target", "Outcome", "allocation", "campaign", "check"]
+__all__ = ["OUTCOMES", "TARGETS", "Outcome", "Target", "allocation", "campaign", "check"]
 
 # -- building blocks ------------------------------------------------------------------
 
@@ -176,7 +176,11 @@ PRM_BASE = {
 
 
 def run_prm(example: tuple[dict[str, Any], bool, str]) -> object:
-    from agentfetch.oauth.rfc9728 import parse_protected_resource, resource_for_well_known, well_known_urls
+    from agentfetch.oauth.rfc9728 import (
+        parse_protected_resource,
+        resource_for_well_known,
+        well_known_urls,
+    )
 
     document, from_challenge, request_url = example
     metadata_url = well_known_urls(request_url)[0] if not from_challenge else "http://127.0.0.1:8000/prm"
@@ -255,7 +259,11 @@ TOKEN_BASE = {
 
 
 def run_token(example: tuple[int, bytes, bool, list[str]]) -> object:
-    from agentfetch.oauth.tokens import ClientIdentity, parse_token_response, revocation_wants_secret_field
+    from agentfetch.oauth.tokens import (
+        ClientIdentity,
+        parse_token_response,
+        revocation_wants_secret_field,
+    )
     from agentfetch.store import TokenSet
 
     status, content, with_previous, scopes = example
@@ -321,7 +329,12 @@ def run_callback(example: tuple[str, dict[str, str], bool]) -> object:
 
 def run_urls(example: tuple[str, str]) -> object:
     from agentfetch._urls import (
-        has_userinfo, is_loopback_host, normalised_path, origin, path_is_under, redact_url,
+        has_userinfo,
+        is_loopback_host,
+        normalised_path,
+        origin,
+        path_is_under,
+        redact_url,
     )
     from agentfetch.oauth.binding import may_send_token, require_secure_endpoint
 

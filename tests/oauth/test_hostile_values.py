@@ -10,7 +10,12 @@ import pytest
 
 from agentfetch._terminal import escape_controls, strip_controls
 from agentfetch._urls import normalised_path, redact_url
-from agentfetch.errors import AuthorizationError, ClientIdentityError, MetadataMismatch, SecurityError
+from agentfetch.errors import (
+    AuthorizationError,
+    ClientIdentityError,
+    MetadataMismatch,
+    SecurityError,
+)
 from agentfetch.oauth.binding import may_send_token
 from agentfetch.oauth.rfc7591 import parse_registration
 from agentfetch.oauth.rfc8414 import parse_authorization_server

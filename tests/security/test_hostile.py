@@ -14,7 +14,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from hostile import DROP, Hostile, Recorded, Reply, run_agentfetch, secret_leaks, stored_credentials
+from hostile import (
+    DROP,
+    Hostile,
+    Recorded,
+    Reply,
+    run_agentfetch,
+    secret_leaks,
+    stored_credentials,
+)
 
 
 def fetch(hostile: Hostile, home: Path, *extra: str, url: str | None = None) -> subprocess.CompletedProcess[str]:
