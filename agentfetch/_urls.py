@@ -26,7 +26,7 @@ _SECRET_QUERY_KEYS = frozenset(
     {"code", "access_token", "token", "id_token", "refresh_token", "client_secret", "code_verifier", "state"}
 )
 # The same keys found by text, for a URL too malformed to split.
-_SECRET_PARAM = re.compile(r"([?&#;](?:%s))=[^&#;]*" % "|".join(sorted(_SECRET_QUERY_KEYS)), re.IGNORECASE)
+_SECRET_PARAM = re.compile(r"([?&#;](?:{}))=[^&#;]*".format("|".join(sorted(_SECRET_QUERY_KEYS))), re.IGNORECASE)
 
 
 def is_loopback_host(host: str | None) -> bool:

@@ -6,15 +6,15 @@ import base64
 import math
 import re
 import time
-from urllib.parse import quote
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import httpx
 
 from ..errors import AuthorizationError
 from ..store import TokenSet
-from .binding import _shorten
 from ._http import form_request, json_body
+from .binding import _shorten
 
 __all__ = [
     "ClientIdentity",

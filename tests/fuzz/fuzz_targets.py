@@ -43,7 +43,9 @@ b64token = st.from_regex(r"\A[A-Za-z0-9\-._~+/]{1,40}={0,2}\Z")
 
 big_numbers = st.sampled_from([10**400, -(10**400), 2**63, 2**31 - 1, -1, 0, 1, 10**10 + 1, 1e308, -1e308, 5e-324])
 numbers = st.one_of(st.integers(), big_numbers, st.floats(allow_nan=False, allow_infinity=False))
-json_scalars = st.one_of(st.none(), st.booleans(), numbers, text, st.sampled_from(["", "400" * 134, "-5", "²", "1e400"]))
+json_scalars = st.one_of(
+    st.none(), st.booleans(), numbers, text, st.sampled_from(["", "400" * 134, "-5", "²", "1e400"])
+)
 json_values = st.recursive(
     json_scalars,
     lambda children: st.lists(children, max_size=4) | st.dictionaries(short_text, children, max_size=4),

@@ -91,7 +91,8 @@ def test_null_metadata_fields_are_absent_fields() -> None:
     assert parse_authorization_server(document, issuer="https://as/t1", metadata_url="https://as/m").token_endpoint
 
 
-@pytest.mark.parametrize("field, value", [("op_policy_uri", ["x"]), ("service_documentation", 5), ("op_tos_uri", {"a": 1})])
+@pytest.mark.parametrize("field, value",
+                         [("op_policy_uri", ["x"]), ("service_documentation", 5), ("op_tos_uri", {"a": 1})])
 def test_wrongly_typed_metadata_fields_are_a_typed_error(field: str, value: object) -> None:
     with pytest.raises(AuthorizationError):
         parse_authorization_server(as_metadata(**{field: value}), issuer="https://as/t1", metadata_url="https://as/m")

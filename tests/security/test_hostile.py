@@ -78,7 +78,8 @@ def test_refresh_token_that_is_not_a_b64token_is_refused(hostile: Hostile, home:
 
 def test_control_and_bidi_characters_in_a_server_error_are_escaped(hostile: Hostile, home: Path) -> None:
     hostile.routes["/as/token"] = lambda request: Reply.json(
-        {"error": "invalid_grant\x1b[2J", "error_description": "see \x1b]8;;http://evil/\x07here\x1b]8;;\x07 \u202eevil"},
+        {"error": "invalid_grant\x1b[2J",
+         "error_description": "see \x1b]8;;http://evil/\x07here\x1b]8;;\x07 \u202eevil"},
         400,
     )
     proc = fetch(hostile, home)
@@ -94,8 +95,9 @@ def _deep(request: Recorded) -> Reply:
     return Reply.json(b"[" * 200_000 + b"]" * 200_000)
 
 
-@pytest.mark.parametrize("where", ["/.well-known/oauth-protected-resource/page", "/.well-known/oauth-authorization-server/as",
-                                   "/as/register", "/as/token"], ids=["prm", "as", "registration", "token"])
+@pytest.mark.parametrize("where", ["/.well-known/oauth-protected-resource/page",
+                                   "/.well-known/oauth-authorization-server/as", "/as/register", "/as/token"],
+                         ids=["prm", "as", "registration", "token"])
 def test_deeply_nested_json_is_a_typed_error(hostile: Hostile, home: Path, where: str) -> None:
     hostile.routes[where] = _deep
     assert_refused(fetch(hostile, home), 5, hostile, home)
@@ -128,7 +130,8 @@ def test_prm_resource_with_an_invalid_host_is_refused(hostile: Hostile, home: Pa
 
 @pytest.mark.parametrize("field, value", [("op_policy_uri", ["a", "b"]), ("service_documentation", 5),
                                           ("op_tos_uri", {"a": 1}), ("jwks_uri", [1])])
-def test_authlib_type_errors_on_metadata_fields_are_typed(hostile: Hostile, home: Path, field: str, value: object) -> None:
+def test_authlib_type_errors_on_metadata_fields_are_typed(hostile: Hostile, home: Path, field: str,
+                                                          value: object) -> None:
     hostile.patch["as"] = {field: value}
     proc = fetch(hostile, home)
     assert proc.returncode in (5, 6)
@@ -184,7 +187,8 @@ def test_negative_expires_in_means_already_expired(hostile: Hostile, home: Path)
     assert credential.tokens.expires_within(0)
     second = fetch(hostile, home)
     assert second.returncode == 0, second.stderr
-    assert [r.form().get("grant_type") for r in hostile.requests("/as/token")] == ["authorization_code", "refresh_token"]
+    grants = [r.form().get("grant_type") for r in hostile.requests("/as/token")]
+    assert grants == ["authorization_code", "refresh_token"]
     assert secret_leaks(hostile.secrets, second, home) == []
 
 
