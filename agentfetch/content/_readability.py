@@ -75,6 +75,12 @@ _PHRASING = {
     "sup", "textarea", "time", "var", "wbr", "mjx-container",
 }
 _TO_SCORE = {"section", "h2", "h3", "h4", "h5", "h6", "p", "td", "pre"}
+# Tags is_noise answers "no" for when the element has no attributes (see is_noise).
+_TAG_ONLY_SAFE = frozenset(
+    {"a", "b", "i", "em", "strong", "span", "p", "li", "ul", "ol", "img", "br", "td", "tr", "th", "tbody", "table",
+     "code", "pre", "sup", "sub", "small", "blockquote", "figure", "figcaption", "dl", "dt", "dd", "cite", "q",
+     "abbr", "time", "u", "s", "del", "ins", "mark", "article", "main", "picture", "source", "wbr", "hr"}
+)
 _EMPTY_REMOVABLE = {"div", "section", "header", "h1", "h2", "h3", "h4", "h5", "h6"}
 _KEEP_AS_SIBLING = {"div", "article", "section", "p"}
 _TEXTISH = ("span", "li", "td") + _DIV_TO_P
@@ -449,6 +455,8 @@ class _Grabber:
             node = nodes[index]
             index += 1
             tag = node.tag
+            if tag in _TAG_ONLY_SAFE and not node.attrib:
+                continue  # most inline elements: nothing about them can make them noise
             if isinstance(tag, str) and self.is_noise(node, tag):
                 index += sum(1 for _ in node.iterdescendants())
                 drop(node)
