@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from .._urls import TRACED_EXTENSION, redact_url
+from .._urls import TRACED_EXTENSION, redact_url, shorten
 from ..errors import (
     AgentFetchError,
     AuthorizationError,
@@ -32,7 +32,7 @@ from ..errors import (
 )
 from ..store import Credential, CredentialKey, TokenSet
 from ._http import json_body
-from .binding import _shorten, may_send_token, require_secure_endpoint
+from .binding import may_send_token, require_secure_endpoint
 from .challenge import BearerChallenge, find_bearer
 from .consent import ConsentRequest, consent_required_error
 
@@ -263,7 +263,7 @@ class Core:
             elif authorized:
                 raise AuthorizationError(
                     f"{redact_url(url)} rejected the token just issued for it"
-                    + (f" ({bearer.error}: {_shorten(bearer.error_description)})" if bearer.error_description else "")
+                    + (f" ({bearer.error}: {shorten(bearer.error_description)})" if bearer.error_description else "")
                 )
             elif sent is not None and sent.tokens.refresh_token and not refreshed:
                 refreshed = True
@@ -767,7 +767,7 @@ class Core:
     def login(self, url: str, scopes: tuple[str, ...]) -> Flow:
         """Authorize ``url`` now: GET it to see its challenge; without one, probe
         the well-known PRM (a resource may serve public pages too)."""
-        from ._http import USER_AGENT
+        from .._version import USER_AGENT
 
         probe = httpx.Request("GET", url, headers={"User-Agent": USER_AGENT, "Accept": "*/*"})
         response = yield from self._send("probe", probe, None)

@@ -8,11 +8,7 @@ from typing import Any
 
 import httpx
 
-from .._version import __version__
-
-# Not a browser User-Agent: identity-aware proxies send browsers to a login
-# page and give other clients the 401 challenge this package understands.
-USER_AGENT = f"agentfetch/{__version__}"
+from .._version import USER_AGENT
 
 MAX_BODY = 1024 * 1024
 

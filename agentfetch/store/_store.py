@@ -46,7 +46,7 @@ STORE_LOCK_TIMEOUT = 30.0
 _FALLBACK_NOTICE = "keyring-fallback-noticed"
 
 
-class Registration(dict):  # type: ignore[type-arg]
+class Registration(dict[str, Any]):
     """A dynamic client registration (RFC 7591 §3.2.1) as a plain dict whose
     repr hides the client secret."""
 
@@ -55,9 +55,10 @@ class Registration(dict):  # type: ignore[type-arg]
         return f"Registration({shown!r})"
 
 
-class CredentialStore:
-    """See the contract in :mod:`agentfetch.store`. Safe to share between
-    threads; any number of processes may use the same directory at once."""
+class LocalCredentialStore:
+    """The :class:`~agentfetch.store.CredentialStore` of this machine: a JSON index
+    in a private directory, secrets in the OS keyring or a private file. Safe to
+    share between threads; any number of processes may use the same directory at once."""
 
     def __init__(self, directory: Path, *, backend: str | None = None) -> None:
         if backend is not None and backend not in BACKENDS:
@@ -86,7 +87,7 @@ class CredentialStore:
         return self._writing_vault().describe()
 
     def __repr__(self) -> str:
-        return f"CredentialStore({display_path(self.directory)!r}, backend={self._forced or 'auto'!r})"
+        return f"LocalCredentialStore({display_path(self.directory)!r}, backend={self._forced or 'auto'!r})"
 
     def _writing_vault(self) -> Vault:
         if self._writer is None:
@@ -393,7 +394,7 @@ class CredentialStore:
         return {k: v for k, v in raw.items() if isinstance(v, dict) and isinstance(v.get("registration"), dict)}
 
 
-def open_store(*, backend: str | None = None, home: Path | None = None) -> CredentialStore:
+def open_store(*, backend: str | None = None, home: Path | None = None) -> LocalCredentialStore:
     """Open the credential store.
 
     ``backend``: "keyring", "file", or None for ``AGENTFETCH_STORE``, else the
@@ -414,7 +415,7 @@ def open_store(*, backend: str | None = None, home: Path | None = None) -> Crede
         from .._paths import data_dir
 
         directory = data_dir()
-    return CredentialStore(directory, backend=choice)
+    return LocalCredentialStore(directory, backend=choice)
 
 
 # -- entries -----------------------------------------------------------------------
