@@ -31,7 +31,7 @@ def json_get(url: str) -> httpx.Request:
     return httpx.Request("GET", url, headers={"Accept": "application/json", "User-Agent": USER_AGENT})
 
 
-def json_post(url: str, body: dict) -> httpx.Request:
+def json_post(url: str, body: dict[str, Any]) -> httpx.Request:
     return httpx.Request(
         "POST",
         url,

@@ -16,7 +16,7 @@ __all__ = ["AuthorizationRequest", "new_authorization_request", "code_from_callb
 
 
 class RedirectUriRejected(AuthorizationError):
-    """The server refused our redirect URI: a cue to register again (PROTOCOL.md §4)."""
+    """The server refused our redirect URI: a cue to register again (RFC 8252 §8.4; docs/protocol.md, redirect URIs)."""
 
 
 @dataclass(frozen=True)

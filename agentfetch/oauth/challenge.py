@@ -182,6 +182,7 @@ class _Parser:
             self.skip()
             self.pos += 1  # "="
             self.skip()
+            value: str | None
             if self.peek() == '"':
                 value = self.quoted_string()
             else:

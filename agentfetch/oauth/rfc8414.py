@@ -31,7 +31,7 @@ class AuthorizationServer:
 
 
 def metadata_urls(issuer: str) -> list[str]:
-    """The discovery URLs for ``issuer``, in the order PROTOCOL.md §3 gives.
+    """The discovery URLs for ``issuer``, in the order of RFC 8414 §3.1, then OIDC Discovery 1.0 §4.
 
     ``https://as/tenant1`` gives ``https://as/.well-known/oauth-authorization-server/tenant1``,
     ``https://as/.well-known/openid-configuration/tenant1`` and
@@ -58,12 +58,12 @@ def _strings(value: Any) -> tuple[str, ...]:
     return ()
 
 
-def _metadata_class():
+def _metadata_class() -> type[Any]:
     # authlib validates types and required fields; only its transport rule is
     # replaced, because loopback issuers (local dev servers, the demo) are http.
     from authlib.oauth2 import rfc8414
 
-    class _Metadata(rfc8414.AuthorizationServerMetadata):
+    class _Metadata(rfc8414.AuthorizationServerMetadata):  # type: ignore[misc]  # authlib is untyped
         def validate_issuer(self) -> None:
             issuer = self.get("issuer")
             if not issuer:
@@ -110,7 +110,7 @@ def _same_root_issuer(stated: object, expected: str) -> bool:
 
 
 def parse_authorization_server(document: Any, *, issuer: str, metadata_url: str) -> AuthorizationServer:
-    """Validate AS metadata for ``issuer`` (RFC 8414 §3.3, PROTOCOL.md §3)."""
+    """Validate AS metadata for ``issuer`` (RFC 8414 §2, §3.3; docs/protocol.md, authorization server metadata)."""
     from authlib.oauth2 import rfc9207
 
     where = shorten(metadata_url)
@@ -132,7 +132,7 @@ def parse_authorization_server(document: Any, *, issuer: str, metadata_url: str)
             f"{shorten(str(document.get('issuer')))}, expected {shorten(issuer)} (RFC 8414 §3.3)"
         )
     # From here on the issuer is the one the server states: RFC 9207 ``iss`` echoes it.
-    issuer = stated
+    issuer = str(stated)  # a str: equal to the issuer, or _same_root_issuer checked it
     metadata = _metadata_class()(document)
     try:
         metadata.validate(metadata_classes=[rfc9207.AuthorizationServerMetadata])
