@@ -14,7 +14,8 @@ from ._terminal import has_unsafe_characters
 from .errors import UsageError
 
 __all__ = [
-    "is_loopback_host", "origin", "has_userinfo", "path_is_under", "normalised_path", "redact_url", "TRACED_EXTENSION",
+    "is_loopback_host", "origin", "has_userinfo", "path_is_under", "normalised_path", "redact_url", "shorten",
+    "TRACED_EXTENSION",
 ]
 
 #: Request extension naming the OAuth flow step that sent (and traced) a request,
@@ -54,12 +55,12 @@ def origin(url: str) -> tuple[str, str, int]:
         parts = urlsplit(url)
         port = parts.port
     except (ValueError, TypeError, AttributeError) as exc:
-        raise UsageError(f"not a valid URL: {_shorten(url)}") from exc
+        raise UsageError(f"not a valid URL: {shorten(url)}") from exc
     if has_unsafe_characters(url):
-        raise UsageError(f"not a valid URL (control characters): {_shorten(url)}")
+        raise UsageError(f"not a valid URL (control characters): {shorten(url)}")
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"not an http(s) URL: {_shorten(url)}")
+        raise UsageError(f"not an http(s) URL: {shorten(url)}")
     if port is None:
         port = 443 if scheme == "https" else 80
     return scheme, parts.hostname.lower(), port
@@ -135,6 +136,7 @@ def redact_url(url: object) -> str:
         return _SECRET_PARAM.sub(r"\1=redacted", text)
 
 
-def _shorten(text: object, limit: int = 200) -> str:
+def shorten(text: object, limit: int = 200) -> str:
+    """``text`` made printable and cut to ``limit`` characters, for quoting server input in errors."""
     text = "".join(ch if ch.isprintable() else "?" for ch in str(text))
     return text if len(text) <= limit else text[:limit] + "..."

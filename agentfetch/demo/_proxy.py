@@ -54,7 +54,7 @@ class Identity:
 
 
 def is_browser_navigation(req: Request) -> bool:
-    """How this proxy tells a person's browser from a program (PROTOCOL.md §9)."""
+    """How this proxy tells a person's browser from a program (docs/protocol.md, access proxies)."""
     if req.method not in ("GET", "HEAD"):
         return False
     mode = req.header("Sec-Fetch-Mode").lower()
@@ -85,7 +85,7 @@ class Proxy:
 
     def covers(self, resource: str, path: str) -> bool:
         """Whether a token for ``resource`` opens ``path``. The app's domains honour each other's
-        tokens, as one access application spanning several hostnames does (PROTOCOL.md §9)."""
+        tokens, as one access application spanning several hostnames does (docs/protocol.md, access proxies)."""
         for origin in self.app.origins():
             if resource == origin or (resource == origin + API_PATH and _under(path, API_PATH)):
                 return True

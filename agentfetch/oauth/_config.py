@@ -1,4 +1,4 @@
-"""User configuration for client identity (PROTOCOL.md §4).
+"""User configuration for client identity (docs/protocol.md, client identity).
 
 ``config_dir()/config.toml``::
 

@@ -8,11 +8,7 @@ from typing import Any
 
 import httpx
 
-from .._version import __version__
-
-# Not a browser User-Agent: identity-aware proxies send browsers to a login
-# page and give other clients the 401 challenge this package understands.
-USER_AGENT = f"agentfetch/{__version__}"
+from .._version import USER_AGENT
 
 MAX_BODY = 1024 * 1024
 
@@ -35,7 +31,7 @@ def json_get(url: str) -> httpx.Request:
     return httpx.Request("GET", url, headers={"Accept": "application/json", "User-Agent": USER_AGENT})
 
 
-def json_post(url: str, body: dict) -> httpx.Request:
+def json_post(url: str, body: dict[str, Any]) -> httpx.Request:
     return httpx.Request(
         "POST",
         url,

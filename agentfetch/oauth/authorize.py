@@ -8,15 +8,15 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from .._urls import shorten
 from ..errors import AccessDenied, AuthorizationError, CallbackMismatch
-from .binding import _shorten
 from .pkce import new_code_verifier, s256_challenge
 
 __all__ = ["AuthorizationRequest", "new_authorization_request", "code_from_callback", "RedirectUriRejected"]
 
 
 class RedirectUriRejected(AuthorizationError):
-    """The server refused our redirect URI: a cue to register again (PROTOCOL.md §4)."""
+    """The server refused our redirect URI: a cue to register again (RFC 8252 §8.4; docs/protocol.md, redirect URIs)."""
 
 
 @dataclass(frozen=True)
@@ -78,16 +78,16 @@ def code_from_callback(
     iss = params.get("iss")
     if iss is not None and iss != issuer:
         raise CallbackMismatch(
-            f"the authorization callback came from issuer {_shorten(iss)}, expected {_shorten(issuer)} (RFC 9207)"
+            f"the authorization callback came from issuer {shorten(iss)}, expected {shorten(issuer)} (RFC 9207)"
         )
     if iss is None and iss_required:
         raise CallbackMismatch("the authorization callback lacks the iss parameter the server promised (RFC 9207)")
     error = params.get("error")
     if error:
         description = params.get("error_description") or ""
-        message = f"authorization server answered {_shorten(error, 60)}"
+        message = f"authorization server answered {shorten(error, 60)}"
         if description:
-            message += f": {_shorten(description)}"
+            message += f": {shorten(description)}"
         if error == "access_denied":
             raise AccessDenied(message)
         if error in ("invalid_redirect_uri",) or (error == "invalid_request" and "redirect" in description.lower()):

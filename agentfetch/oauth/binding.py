@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from .._urls import is_loopback_host, origin, path_is_under
+from .._urls import is_loopback_host, origin, path_is_under, shorten
 from ..errors import InsecureTransport, UsageError
 
-__all__ = ["is_loopback_host", "origin", "path_is_under", "may_send_token", "require_secure_endpoint"]
+__all__ = ["is_secure_url", "may_send_token", "require_secure_endpoint"]
 
 
 def is_secure_url(url: str) -> bool:
@@ -37,12 +37,8 @@ def require_secure_endpoint(url: object, what: str) -> str:
     try:
         secure = is_secure_url(url)
     except UsageError as exc:
-        raise InsecureTransport(f"{what} is not an http(s) URL: {_shorten(url)}") from exc
+        raise InsecureTransport(f"{what} is not an http(s) URL: {shorten(url)}") from exc
     if not secure:
-        raise InsecureTransport(f"refusing plain-HTTP {what} on a non-loopback host: {_shorten(url)}")
+        raise InsecureTransport(f"refusing plain-HTTP {what} on a non-loopback host: {shorten(url)}")
     return url
 
-
-def _shorten(text: str, limit: int = 200) -> str:
-    text = "".join(ch if ch.isprintable() else "?" for ch in str(text))
-    return text if len(text) <= limit else text[:limit] + "..."

@@ -182,6 +182,7 @@ class _Parser:
             self.skip()
             self.pos += 1  # "="
             self.skip()
+            value: str | None
             if self.peek() == '"':
                 value = self.quoted_string()
             else:
@@ -223,7 +224,9 @@ def parse_challenges(header_values: Iterable[str]) -> list[Challenge]:
     return challenges
 
 
-def find_challenges(header_values: Iterable[str], schemes: tuple[str, ...] = ("bearer", "dpop")) -> list[OAuthChallenge]:
+def find_challenges(
+    header_values: Iterable[str], schemes: tuple[str, ...] = ("bearer", "dpop")
+) -> list[OAuthChallenge]:
     """Every challenge whose scheme is one of ``schemes`` (lower-case), in header order.
 
     A header we cannot parse is skipped when another header carries a wanted

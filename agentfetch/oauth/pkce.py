@@ -16,4 +16,5 @@ def new_code_verifier() -> str:
 def s256_challenge(verifier: str) -> str:
     from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
-    return create_s256_code_challenge(verifier)
+    challenge: str = create_s256_code_challenge(verifier)  # authlib is untyped
+    return challenge

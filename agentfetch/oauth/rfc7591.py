@@ -7,11 +7,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from .._urls import shorten
 from .._version import __version__
 from ..errors import AuthorizationError, ClientIdentityError, SecurityError
 from ..store import Registration
 from ._http import json_body, json_post
-from .binding import _shorten
 
 __all__ = ["registration_request", "parse_registration", "RegistrationRejected", "USABLE_AUTH_METHODS"]
 
@@ -61,15 +61,15 @@ def parse_registration(response: httpx.Response, *, issuer: str, redirect_uri: s
         if isinstance(body, dict) and isinstance(body.get("error"), str):
             error = body["error"]
             description = body.get("error_description")
-            message = f"client registration at {_shorten(issuer)} refused: {_shorten(error, 60)}"
+            message = f"client registration at {shorten(issuer)} refused: {shorten(error, 60)}"
             if isinstance(description, str) and description:
-                message += f": {_shorten(description)}"
+                message += f": {shorten(description)}"
             raise RegistrationRejected(message, error)
         raise ClientIdentityError(
-            f"client registration at {_shorten(issuer)} failed with HTTP {response.status_code}"
+            f"client registration at {shorten(issuer)} failed with HTTP {response.status_code}"
         )
     if not isinstance(body, dict) or not isinstance(body.get("client_id"), str) or not body["client_id"]:
-        raise AuthorizationError(f"client registration at {_shorten(issuer)} returned no client_id")
+        raise AuthorizationError(f"client registration at {shorten(issuer)} returned no client_id")
     redirect_uris = body.get("redirect_uris")
     if redirect_uris is not None and not (
         isinstance(redirect_uris, list) and any(_same_uri(u, redirect_uri) for u in redirect_uris)
@@ -77,7 +77,7 @@ def parse_registration(response: httpx.Response, *, issuer: str, redirect_uri: s
         # RFC 7591 §3.2.1 lets a server replace metadata, but a redirect URI other than
         # our listener's is one the code would be sent to instead: never use it.
         raise SecurityError(
-            f"client registration at {_shorten(issuer)} replaced the redirect URI {_shorten(redirect_uri)}; "
+            f"client registration at {shorten(issuer)} replaced the redirect URI {shorten(redirect_uri)}; "
             "refusing a registration whose callback goes elsewhere"
         )
     secret = body.get("client_secret")
@@ -85,8 +85,8 @@ def parse_registration(response: httpx.Response, *, issuer: str, redirect_uri: s
     method = body.get("token_endpoint_auth_method") or "none"
     if method not in USABLE_AUTH_METHODS or (method != "none" and secret is None):
         raise ClientIdentityError(
-            f"client registration at {_shorten(issuer)} demands token_endpoint_auth_method "
-            f"{_shorten(str(method), 60)!r}" + (" without a client_secret" if method in USABLE_AUTH_METHODS else "")
+            f"client registration at {shorten(issuer)} demands token_endpoint_auth_method "
+            f"{shorten(str(method), 60)!r}" + (" without a client_secret" if method in USABLE_AUTH_METHODS else "")
             + f"; agentfetch can use {', '.join(USABLE_AUTH_METHODS)}"
         )
     expires_at = body.get("client_secret_expires_at")

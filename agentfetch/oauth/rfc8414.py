@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from .._urls import has_userinfo
+from .._urls import has_userinfo, origin, shorten
 from ..errors import AuthorizationError, MetadataMismatch, SecurityError
-from .binding import _shorten, origin, require_secure_endpoint
+from .binding import require_secure_endpoint
 
 __all__ = ["AuthorizationServer", "metadata_urls", "parse_authorization_server"]
 
@@ -31,7 +31,7 @@ class AuthorizationServer:
 
 
 def metadata_urls(issuer: str) -> list[str]:
-    """The discovery URLs for ``issuer``, in the order PROTOCOL.md §3 gives.
+    """The discovery URLs for ``issuer``, in the order of RFC 8414 §3.1, then OIDC Discovery 1.0 §4.
 
     ``https://as/tenant1`` gives ``https://as/.well-known/oauth-authorization-server/tenant1``,
     ``https://as/.well-known/openid-configuration/tenant1`` and
@@ -58,12 +58,12 @@ def _strings(value: Any) -> tuple[str, ...]:
     return ()
 
 
-def _metadata_class():
+def _metadata_class() -> type[Any]:
     # authlib validates types and required fields; only its transport rule is
     # replaced, because loopback issuers (local dev servers, the demo) are http.
     from authlib.oauth2 import rfc8414
 
-    class _Metadata(rfc8414.AuthorizationServerMetadata):
+    class _Metadata(rfc8414.AuthorizationServerMetadata):  # type: ignore[misc]  # authlib is untyped
         def validate_issuer(self) -> None:
             issuer = self.get("issuer")
             if not issuer:
@@ -110,10 +110,10 @@ def _same_root_issuer(stated: object, expected: str) -> bool:
 
 
 def parse_authorization_server(document: Any, *, issuer: str, metadata_url: str) -> AuthorizationServer:
-    """Validate AS metadata for ``issuer`` (RFC 8414 §3.3, PROTOCOL.md §3)."""
+    """Validate AS metadata for ``issuer`` (RFC 8414 §2, §3.3; docs/protocol.md, authorization server metadata)."""
     from authlib.oauth2 import rfc9207
 
-    where = _shorten(metadata_url)
+    where = shorten(metadata_url)
     if not isinstance(document, dict):
         raise AuthorizationError(f"authorization server metadata at {where} is not a JSON object")
     # A null is an absent field (serialisers write unset optional fields as null); authlib's
@@ -122,17 +122,17 @@ def parse_authorization_server(document: Any, *, issuer: str, metadata_url: str)
     require_secure_endpoint(issuer, "issuer")
     if has_userinfo(issuer):
         raise MetadataMismatch(
-            f"issuer {_shorten(issuer)} has userinfo; refusing it (RFC 8414 §2: https, no query or fragment; "
+            f"issuer {shorten(issuer)} has userinfo; refusing it (RFC 8414 §2: https, no query or fragment; "
             "RFC 9110 §4.2.4 deprecates userinfo in http(s) URIs)"
         )
     stated = document.get("issuer")
     if stated != issuer and not _same_root_issuer(stated, issuer):
         raise MetadataMismatch(
             f"authorization server metadata at {where} names issuer "
-            f"{_shorten(str(document.get('issuer')))}, expected {_shorten(issuer)} (RFC 8414 §3.3)"
+            f"{shorten(str(document.get('issuer')))}, expected {shorten(issuer)} (RFC 8414 §3.3)"
         )
     # From here on the issuer is the one the server states: RFC 9207 ``iss`` echoes it.
-    issuer = stated
+    issuer = str(stated)  # a str: equal to the issuer, or _same_root_issuer checked it
     metadata = _metadata_class()(document)
     try:
         metadata.validate(metadata_classes=[rfc9207.AuthorizationServerMetadata])
@@ -151,11 +151,11 @@ def parse_authorization_server(document: Any, *, issuer: str, metadata_url: str)
     if device_endpoint is not None:
         require_secure_endpoint(device_endpoint, "device_authorization_endpoint")
     if "code" not in _strings(document.get("response_types_supported")):
-        raise AuthorizationError(f"authorization server {_shorten(issuer)} does not support response_type=code")
+        raise AuthorizationError(f"authorization server {shorten(issuer)} does not support response_type=code")
     # OAuth 2.1 / the MCP authorization spec: no advertised S256 means no PKCE we can rely on.
     if "S256" not in _strings(document.get("code_challenge_methods_supported")):
         raise SecurityError(
-            f"authorization server {_shorten(issuer)} does not advertise PKCE S256 "
+            f"authorization server {shorten(issuer)} does not advertise PKCE S256 "
             "(code_challenge_methods_supported); refusing an authorization flow without PKCE"
         )
     return AuthorizationServer(

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 import httpx
 
 from .._terminal import has_unsafe_characters
+from .._urls import shorten
 from ..errors import AuthorizationError
 from ._http import form_request, json_body
-from .binding import _shorten, require_secure_endpoint
-from .tokens import ClientIdentity, _client_auth
+from .binding import require_secure_endpoint
+from .tokens import ClientIdentity, client_auth
 
 __all__ = ["DEVICE_GRANT", "DeviceAuthorization", "device_authorization_request", "parse_device_authorization",
            "device_token_request"]
@@ -34,14 +35,14 @@ def device_authorization_request(
     form = {"resource": resource}
     if scopes:
         form["scope"] = " ".join(scopes)
-    return form_request(endpoint, form, _client_auth(client, form))
+    return form_request(endpoint, form, client_auth(client, form))
 
 
 def device_token_request(
     token_endpoint: str, *, client: ClientIdentity, device_code: str, resource: str
 ) -> httpx.Request:
     form = {"grant_type": DEVICE_GRANT, "device_code": device_code, "resource": resource}
-    return form_request(token_endpoint, form, _client_auth(client, form))
+    return form_request(token_endpoint, form, client_auth(client, form))
 
 
 def parse_device_authorization(response: httpx.Response) -> DeviceAuthorization:
@@ -51,7 +52,7 @@ def parse_device_authorization(response: httpx.Response) -> DeviceAuthorization:
         error = body.get("error") if isinstance(body, dict) else None
         raise AuthorizationError(
             f"device authorization refused: HTTP {response.status_code}"
-            + (f" {_shorten(str(error), 60)}" if error else "")
+            + (f" {shorten(str(error), 60)}" if error else "")
         )
     device_code, user_code, uri = body.get("device_code"), body.get("user_code"), body.get("verification_uri")
     if not all(isinstance(v, str) and v for v in (device_code, user_code, uri)):

@@ -18,9 +18,9 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import httpx
 
+from .._urls import shorten
 from ..errors import AuthorizationError
 from ._http import form_request, json_body
-from .binding import _shorten
 
 __all__ = [
     "PushedAuthorization",
@@ -62,16 +62,16 @@ def par_request(endpoint: str, params: Mapping[str, str], headers: Mapping[str, 
 
 def parse_par_response(response: httpx.Response, *, endpoint: str, now: float | None = None) -> PushedAuthorization:
     """§2.2 success (``201`` with ``request_uri`` and ``expires_in``) or §2.3 error."""
-    where = _shorten(endpoint)
+    where = shorten(endpoint)
     body = json_body(response)
     body = body if isinstance(body, dict) else None
     if response.status_code not in (200, 201):
         if body and isinstance(body.get("error"), str):
             error = body["error"]
             description = body.get("error_description")
-            message = f"the pushed authorization request to {where} was refused: {_shorten(error, 60)}"
+            message = f"the pushed authorization request to {where} was refused: {shorten(error, 60)}"
             if isinstance(description, str) and description:
-                message += f": {_shorten(description)}"
+                message += f": {shorten(description)}"
             raise PushedAuthorizationError(message, error=error, status=response.status_code)
         raise PushedAuthorizationError(
             f"the pushed authorization request endpoint {where} answered HTTP {response.status_code}",

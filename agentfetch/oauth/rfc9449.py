@@ -21,9 +21,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from .._urls import shorten
 from ..errors import AuthorizationError, SecurityError
 from ._http import json_body
-from .binding import _shorten
 from .challenge import MalformedChallenge, OAuthChallenge, find_challenges
 
 __all__ = [
@@ -114,7 +114,7 @@ class DPoPKey:
             return cls(OKPKey.generate_key("Ed25519"), alg)
         if alg in ("PS256", "RS256"):
             return cls(RSAKey.generate_key(2048), alg)
-        raise DPoPError(f"unsupported DPoP algorithm {_shorten(alg, 40)!r}; supported: {', '.join(SUPPORTED_ALGS)}")
+        raise DPoPError(f"unsupported DPoP algorithm {shorten(alg, 40)!r}; supported: {', '.join(SUPPORTED_ALGS)}")
 
     @classmethod
     def from_secret(cls, text: str) -> DPoPKey:
@@ -243,16 +243,16 @@ def token_type_for(body: Mapping[str, Any], *, proof_sent: bool, bearer_allowed:
     kind = token_type.lower() if isinstance(token_type, str) else ""
     if kind == "dpop":
         if not proof_sent:
-            raise DPoPError(f"{_shorten(issuer)} issued a DPoP-bound token to a request without a DPoP proof")
+            raise DPoPError(f"{shorten(issuer)} issued a DPoP-bound token to a request without a DPoP proof")
         return DPOP_SCHEME
     if kind == "bearer":
         if proof_sent and not bearer_allowed:
             raise SecurityError(
-                f"{_shorten(issuer)} answered a DPoP request with a bearer token although this client requires "
+                f"{shorten(issuer)} answered a DPoP request with a bearer token although this client requires "
                 "DPoP-bound tokens (dpop_bound_access_tokens, RFC 9449 §5.2); refusing it"
             )
         return "Bearer"
     raise AuthorizationError(
-        f"token endpoint returned token_type {_shorten(str(token_type), 40)!r}; only Bearer and DPoP are supported"
+        f"token endpoint returned token_type {shorten(str(token_type), 40)!r}; only Bearer and DPoP are supported"
     )
 

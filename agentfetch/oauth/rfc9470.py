@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .binding import _shorten
+from .._urls import shorten
 from .challenge import OAuthChallenge
 
 __all__ = ["AuthenticationRequirement", "requirement_from"]
@@ -58,9 +58,9 @@ class AuthenticationRequirement:
         what = "with a stronger method" if self.acr_values else "again"
         if self.max_age is not None and not self.acr_values:
             what = "again: the last sign-in is too old"
-        text = f"{_shorten(host, 100)} asks you to sign in {what}"
+        text = f"{shorten(host, 100)} asks you to sign in {what}"
         if self.description:
-            text += f" ({_shorten(self.description, 200)})"
+            text += f" ({shorten(self.description, 200)})"
         return text
 
 

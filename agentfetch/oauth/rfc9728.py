@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from .._urls import has_userinfo
+from .._urls import has_userinfo, origin, path_is_under, shorten
 from ..errors import AuthorizationError, MetadataMismatch, UsageError
-from .binding import _shorten, origin, path_is_under
 
 __all__ = ["WELL_KNOWN", "ProtectedResource", "well_known_urls", "parse_protected_resource"]
 
@@ -66,15 +65,15 @@ def parse_protected_resource(
     identify the requested URL: same origin and a path prefix of it.
     """
     if not isinstance(document, dict):
-        raise AuthorizationError(f"protected resource metadata at {_shorten(metadata_url)} is not a JSON object")
+        raise AuthorizationError(f"protected resource metadata at {shorten(metadata_url)} is not a JSON object")
     resource = document.get("resource")
     if not isinstance(resource, str) or not resource:
-        raise MetadataMismatch(f"protected resource metadata at {_shorten(metadata_url)} has no 'resource'")
+        raise MetadataMismatch(f"protected resource metadata at {shorten(metadata_url)} has no 'resource'")
     if has_userinfo(resource):
         # "https://accounts.example.com@127.0.0.1/" would read as another host in the consent prompt.
         raise MetadataMismatch(
-            f"protected resource metadata at {_shorten(metadata_url)} names a resource with userinfo "
-            f"({_shorten(resource)}); refusing it (RFC 9110 §4.2.4 deprecates userinfo in http(s) URIs)"
+            f"protected resource metadata at {shorten(metadata_url)} names a resource with userinfo "
+            f"({shorten(resource)}); refusing it (RFC 9110 §4.2.4 deprecates userinfo in http(s) URIs)"
         )
     try:
         if from_challenge:
@@ -87,17 +86,17 @@ def parse_protected_resource(
         matches = False
     if not matches:
         raise MetadataMismatch(
-            f"protected resource metadata names resource {_shorten(resource)}, "
-            f"which does not identify {_shorten(request_url)} (RFC 9728 §3.3); refusing to use it"
+            f"protected resource metadata names resource {shorten(resource)}, "
+            f"which does not identify {shorten(request_url)} (RFC 9728 §3.3); refusing to use it"
         )
     servers = document.get("authorization_servers")
     if not isinstance(servers, list) or not servers or not all(isinstance(s, str) and s for s in servers):
         raise AuthorizationError(
-            f"protected resource metadata at {_shorten(metadata_url)} lists no authorization_servers"
+            f"protected resource metadata at {shorten(metadata_url)} lists no authorization_servers"
         )
     scopes = document.get("scopes_supported") or []
     if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
-        raise AuthorizationError(f"protected resource metadata at {_shorten(metadata_url)} has bad scopes_supported")
+        raise AuthorizationError(f"protected resource metadata at {shorten(metadata_url)} has bad scopes_supported")
     name = document.get("resource_name")
     return ProtectedResource(
         resource=resource,

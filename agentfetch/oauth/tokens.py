@@ -11,13 +11,14 @@ from urllib.parse import quote
 
 import httpx
 
+from .._urls import shorten
 from ..errors import AuthorizationError
 from ..store import TokenSet
 from ._http import form_request, json_body
-from .binding import _shorten
 
 __all__ = [
     "ClientIdentity",
+    "client_auth",
     "TokenEndpointError",
     "authorization_code_request",
     "refresh_request",
@@ -53,16 +54,16 @@ class TokenEndpointError(AuthorizationError):
     """An RFC 6749 §5.2 error from the token endpoint; ``error`` is the code."""
 
     def __init__(self, error: str, description: str | None, status: int) -> None:
-        message = f"token endpoint answered {status} {_shorten(error, 60)}"
+        message = f"token endpoint answered {status} {shorten(error, 60)}"
         if description:
-            message += f": {_shorten(description)}"
+            message += f": {shorten(description)}"
         super().__init__(message)
         self.error = error
         self.description = description or ""
         self.status = status
 
 
-def _client_auth(client: ClientIdentity, form: dict[str, str]) -> dict[str, str]:
+def client_auth(client: ClientIdentity, form: dict[str, str]) -> dict[str, str]:
     """RFC 6749 §2.3: a public client sends client_id; a confidential one authenticates."""
     headers: dict[str, str] = {}
     if client.client_secret and client.auth_method == "client_secret_basic":
@@ -86,21 +87,21 @@ def authorization_code_request(
         "code_verifier": code_verifier,
         "resource": resource,
     }
-    return form_request(token_endpoint, form, _client_auth(client, form))
+    return form_request(token_endpoint, form, client_auth(client, form))
 
 
 def refresh_request(
     token_endpoint: str, *, client: ClientIdentity, refresh_token: str, resource: str
 ) -> httpx.Request:
     form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "resource": resource}
-    return form_request(token_endpoint, form, _client_auth(client, form))
+    return form_request(token_endpoint, form, client_auth(client, form))
 
 
 def revocation_request(
     revocation_endpoint: str, *, client: ClientIdentity, token: str, token_type_hint: str, empty_secret: bool = False
 ) -> httpx.Request:
     form = {"token": token, "token_type_hint": token_type_hint}
-    headers = _client_auth(client, form)
+    headers = client_auth(client, form)
     if empty_secret and not client.client_secret:
         # RFC 6749 §2.3.1: a client whose secret is the empty string MAY omit the parameter,
         # so sending it empty says the same thing. See revocation_wants_secret_field.
@@ -137,7 +138,7 @@ def parse_token_response(
             raise TokenEndpointError(
                 body["error"], description if isinstance(description, str) else None, response.status_code
             )
-        raise AuthorizationError(f"token endpoint {_shorten(str(response.url))} answered HTTP {response.status_code}")
+        raise AuthorizationError(f"token endpoint {shorten(str(response.url))} answered HTTP {response.status_code}")
     if body is None:
         raise AuthorizationError("token endpoint returned something other than a JSON object")
     access_token = body.get("access_token")
@@ -146,7 +147,7 @@ def parse_token_response(
     token_type = body.get("token_type")
     if not isinstance(token_type, str) or token_type.lower() != "bearer":
         raise AuthorizationError(
-            f"token endpoint returned token_type {_shorten(str(token_type), 40)!r}; only Bearer is supported"
+            f"token endpoint returned token_type {shorten(str(token_type), 40)!r}; only Bearer is supported"
         )
     # Checked on arrival, before anything can put the token into a header: a CR/LF
     # or a non-ASCII character would make the HTTP library fail with the header

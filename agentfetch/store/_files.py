@@ -66,7 +66,10 @@ def _check_owner_and_mode(path: Path, st: os.stat_result, wanted: int, what: str
         )
     mode = stat.S_IMODE(st.st_mode)
     if mode & 0o077:
-        warn_once(_file_state(path, st), f"credential store {what} {display_path(path)} had mode {mode:o}; fixed to {wanted:o}")
+        warn_once(
+            _file_state(path, st),
+            f"credential store {what} {display_path(path)} had mode {mode:o}; fixed to {wanted:o}",
+        )
         try:
             if fd is not None:
                 os.fchmod(fd, wanted)
@@ -107,7 +110,10 @@ class JsonDocument:
         except FileNotFoundError:
             return {}, False
         except OSError as exc:
-            warn_once(_file_state(self.path, None), f"cannot read {self.what} {display_path(self.path)} ({_reason(exc)}); treating it as empty")
+            warn_once(
+                _file_state(self.path, None),
+                f"cannot read {self.what} {display_path(self.path)} ({_reason(exc)}); treating it as empty",
+            )
             return {}, False
         try:
             st = os.fstat(fd)
@@ -115,7 +121,10 @@ class JsonDocument:
             with os.fdopen(fd, "rb", closefd=False) as handle:
                 raw = handle.read()
         except OSError as exc:
-            warn_once(_file_state(self.path, None), f"cannot read {self.what} {display_path(self.path)} ({_reason(exc)}); treating it as empty")
+            warn_once(
+                _file_state(self.path, None),
+                f"cannot read {self.what} {display_path(self.path)} ({_reason(exc)}); treating it as empty",
+            )
             return {}, False
         finally:
             os.close(fd)
@@ -124,7 +133,10 @@ class JsonDocument:
         except (ValueError, UnicodeDecodeError):
             data = None
         if not isinstance(data, dict):
-            warn_once(_file_state(self.path, st), f"{self.what} {display_path(self.path)} is corrupt (not a JSON object); treating it as empty")
+            warn_once(
+                _file_state(self.path, st),
+                f"{self.what} {display_path(self.path)} is corrupt (not a JSON object); treating it as empty",
+            )
             return {}, True
         return data, False
 

@@ -15,6 +15,7 @@ index entry whose secrets were just replaced reads the index again.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import math
 import os
@@ -24,7 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, contextmanager
 from hashlib import sha256
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, overload
 from urllib.parse import urlsplit
 
 from .._urls import origin, path_is_under
@@ -46,7 +47,7 @@ STORE_LOCK_TIMEOUT = 30.0
 _FALLBACK_NOTICE = "keyring-fallback-noticed"
 
 
-class Registration(dict):  # type: ignore[type-arg]
+class Registration(dict[str, Any]):
     """A dynamic client registration (RFC 7591 §3.2.1) as a plain dict whose
     repr hides the client secret."""
 
@@ -55,9 +56,10 @@ class Registration(dict):  # type: ignore[type-arg]
         return f"Registration({shown!r})"
 
 
-class CredentialStore:
-    """See the contract in :mod:`agentfetch.store`. Safe to share between
-    threads; any number of processes may use the same directory at once."""
+class LocalCredentialStore:
+    """The :class:`~agentfetch.store.CredentialStore` of this machine: a JSON index
+    in a private directory, secrets in the OS keyring or a private file. Safe to
+    share between threads; any number of processes may use the same directory at once."""
 
     def __init__(self, directory: Path, *, backend: str | None = None) -> None:
         if backend is not None and backend not in BACKENDS:
@@ -86,7 +88,7 @@ class CredentialStore:
         return self._writing_vault().describe()
 
     def __repr__(self) -> str:
-        return f"CredentialStore({display_path(self.directory)!r}, backend={self._forced or 'auto'!r})"
+        return f"LocalCredentialStore({display_path(self.directory)!r}, backend={self._forced or 'auto'!r})"
 
     def _writing_vault(self) -> Vault:
         if self._writer is None:
@@ -189,7 +191,8 @@ class CredentialStore:
 
     def list(self) -> list[Credential]:
         found = (self._load(entry) for entry in self._entries(self._index.read()))
-        return sorted((c for c in found if c is not None), key=lambda c: (c.key.resource, c.key.issuer, c.key.client_id))
+        present = (c for c in found if c is not None)
+        return sorted(present, key=lambda c: (c.key.resource, c.key.issuer, c.key.client_id))
 
     def put(self, credential: Credential) -> None:
         """Store ``credential``, replacing the one with the same key. All or nothing."""
@@ -260,12 +263,13 @@ class CredentialStore:
 
     def cache_get(self, namespace: str, key: str) -> dict[str, Any] | None:
         entry = _cache_slot(self._cache.read(), namespace).get(key)
-        if not isinstance(entry, dict) or not isinstance(entry.get("value"), dict):
+        value = entry.get("value") if isinstance(entry, dict) else None
+        if not isinstance(entry, dict) or not isinstance(value, dict):
             return None
         expires_at = entry.get("expires_at")
         if not isinstance(expires_at, (int, float)) or expires_at <= time.time():
             return None
-        return entry["value"]
+        return value
 
     def cache_put(self, namespace: str, key: str, value: dict[str, Any], ttl: float) -> None:
         """Keep ``value`` for ``ttl`` seconds; a ttl <= 0 forgets the entry."""
@@ -376,14 +380,17 @@ class CredentialStore:
         warn_once(("unreadable", entry.get("ref"), unreadable), unreadable)
         return None
 
-    def _entries(self, index: dict[str, Any]) -> list[dict[str, Any]]:
+    def _entries(self, index: dict[str, Any]) -> builtins.list[dict[str, Any]]:
         raw = index.get("credentials")
         if not isinstance(raw, list):
             return []
         valid = [e for e in raw if isinstance(e, dict) and _entry_key(e, strict=False) is not None]
         if len(valid) != len(raw):
             skipped = len(raw) - len(valid)
-            warn_once(("malformed", str(self._index.path), skipped), f"ignoring {skipped} malformed entries in the credential index")
+            warn_once(
+                ("malformed", str(self._index.path), skipped),
+                f"ignoring {skipped} malformed entries in the credential index",
+            )
         return valid
 
     def _registrations(self, index: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -393,7 +400,7 @@ class CredentialStore:
         return {k: v for k, v in raw.items() if isinstance(v, dict) and isinstance(v.get("registration"), dict)}
 
 
-def open_store(*, backend: str | None = None, home: Path | None = None) -> CredentialStore:
+def open_store(*, backend: str | None = None, home: Path | None = None) -> LocalCredentialStore:
     """Open the credential store.
 
     ``backend``: "keyring", "file", or None for ``AGENTFETCH_STORE``, else the
@@ -414,7 +421,7 @@ def open_store(*, backend: str | None = None, home: Path | None = None) -> Crede
         from .._paths import data_dir
 
         directory = data_dir()
-    return CredentialStore(directory, backend=choice)
+    return LocalCredentialStore(directory, backend=choice)
 
 
 # -- entries -----------------------------------------------------------------------
@@ -439,7 +446,9 @@ def _check_credential(credential: Credential) -> None:
 
 
 def _credential_to_entry(credential: Credential) -> dict[str, Any]:
-    entry = {f.name: getattr(credential, f.name) for f in dataclasses.fields(Credential) if f.name not in ("key", "tokens")}
+    entry = {
+        f.name: getattr(credential, f.name) for f in dataclasses.fields(Credential) if f.name not in ("key", "tokens")
+    }
     entry.update(dataclasses.asdict(credential.key))
     entry["tokens"] = {
         f.name: getattr(credential.tokens, f.name) for f in dataclasses.fields(TokenSet) if f.name not in TOKEN_SECRETS
@@ -451,7 +460,8 @@ def _entry_to_credential(entry: dict[str, Any], secrets: dict[str, str]) -> Cred
     if not secrets.get("access_token"):
         raise ValueError("no access token")
     known_tokens = {f.name for f in dataclasses.fields(TokenSet)} - set(TOKEN_SECRETS)
-    tokens = TokenSet(**{k: v for k, v in entry.get("tokens", {}).items() if k in known_tokens}, **secrets)
+    secret_fields: dict[str, Any] = secrets  # access_token, refresh_token: TokenSet's secret fields
+    tokens = TokenSet(**{k: v for k, v in entry.get("tokens", {}).items() if k in known_tokens}, **secret_fields)
     known = {f.name for f in dataclasses.fields(Credential)} - {"key", "tokens"}
     return Credential(key=_entry_key(entry), tokens=tokens, **{k: v for k, v in entry.items() if k in known})
 
@@ -483,6 +493,14 @@ def _cache_live(entry: Any, now: float) -> bool:
 
 
 # -- URLs --------------------------------------------------------------------------
+
+
+@overload
+def _origin_and_path(url: str) -> tuple[tuple[str, str, int], str]: ...
+
+
+@overload
+def _origin_and_path(url: str, *, strict: Literal[False]) -> tuple[tuple[str, str, int], str] | None: ...
 
 
 def _origin_and_path(url: str, *, strict: bool = True) -> tuple[tuple[str, str, int], str] | None:

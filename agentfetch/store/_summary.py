@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._contract import CredentialStore
 from ._model import Credential
 
 
-def credential_summary(credential: Credential, store: Any) -> dict[str, Any]:
+def credential_summary(credential: Credential, store: CredentialStore) -> dict[str, Any]:
     tokens = credential.tokens
-    describe = getattr(store, "describe", None)
     return {
         "resource": credential.key.resource,
         "issuer": credential.key.issuer,
@@ -21,5 +21,5 @@ def credential_summary(credential: Credential, store: Any) -> dict[str, Any]:
         "expires_at": tokens.expires_at,
         "expired": tokens.expires_within(0),
         "refreshable": bool(tokens.refresh_token),
-        "storage": describe() if callable(describe) else store.backend_name,
+        "storage": store.describe(),
     }

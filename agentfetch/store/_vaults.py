@@ -97,7 +97,7 @@ class KeyringVault:
                 parts = [self._backend.get_password(SERVICE, _entry(ref, field, i)) for i in range(count)]
                 if count < 1 or any(part is None for part in parts):
                     return None
-                found[field] = "".join(parts)  # type: ignore[arg-type]
+                found[field] = "".join(parts)
         except Exception as exc:
             reason = _safe_reason(exc)
             warn_once(("keyring-read", reason), f"cannot read a secret from the OS keyring ({reason})")

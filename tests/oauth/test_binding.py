@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agentfetch.oauth.binding import is_loopback_host, may_send_token
+from agentfetch._urls import is_loopback_host
+from agentfetch.oauth.binding import may_send_token
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost", "LOCALHOST", "localhost."])

@@ -11,16 +11,10 @@ import httpx
 import pytest
 
 from agentfetch.errors import AuthorizationError
-from agentfetch.oauth._flow import (
-    AcquireLock,
-    AskConsent,
-    Core,
-    OpenBrowser,
-    ReleaseLock,
-    Settings,
-    WaitForCallback,
-    _with_refresh_scopes,
-)
+from agentfetch.oauth._authorization import authorize
+from agentfetch.oauth._core import Core
+from agentfetch.oauth._grants import with_refresh_scopes
+from agentfetch.oauth._steps import AcquireLock, AskConsent, OpenBrowser, ReleaseLock, Settings, WaitForCallback
 from agentfetch.oauth.rfc8414 import AuthorizationServer
 
 from .conftest import as_metadata
@@ -88,7 +82,10 @@ def drive(flow: Any, server: Canned, player: Player | None = None) -> Any:
 @pytest.fixture
 def core(store: Any) -> Core:
     quiet = lambda line: None  # noqa: E731
-    return Core(Settings(store=store, log=quiet, client_name="agentfetch", auth_timeout=5, interactive=True, notify=quiet))
+    settings = Settings(
+        store=store, log=quiet, client_name="agentfetch", auth_timeout=5, interactive=True, notify=quiet
+    )
+    return Core(settings)
 
 
 def _challenge(status: int = 401, params: str = f'resource_metadata="{RS}/.well-known/oauth-protected-resource"'):
@@ -112,7 +109,7 @@ def test_second_authorization_server_is_used_when_the_first_has_no_metadata(core
             ("POST", AS2 + "/token"): _token,
         }
     )
-    credential = drive(core.authorize(None, None, scopes=(), stale=None, url=RS + "/x"), server)
+    credential = drive(authorize(core.s, None, None, scopes=(), stale=None, url=RS + "/x"), server)
     assert credential.key.issuer == AS2 and credential.tokens.access_token == "at-as2.example"
     assert server.asked[:6] == [
         ("GET", RS + "/.well-known/oauth-protected-resource/x"),
@@ -145,7 +142,8 @@ def _run_auth_flow(core: Core, server: Canned, url: str = RS + "/page") -> tuple
 
 
 def test_non_bearer_challenges_pass_through(core: Core) -> None:
-    server = Canned({("GET", RS + "/page"): lambda r: httpx.Response(401, headers={"WWW-Authenticate": "Basic realm=x"})})
+    basic = lambda r: httpx.Response(401, headers={"WWW-Authenticate": "Basic realm=x"})  # noqa: E731
+    server = Canned({("GET", RS + "/page"): basic})
     response, sent = _run_auth_flow(core, server)
     assert response.status_code == 401 and len(sent) == 1
 
@@ -186,10 +184,10 @@ def test_offline_access_and_openid_are_added_only_when_advertised() -> None:
     def server(scopes: tuple[str, ...]) -> AuthorizationServer:
         return AuthorizationServer("https://as", "https://as/a", "https://as/t", scopes_supported=scopes)
 
-    assert _with_refresh_scopes(("read",), server(("read", "offline_access"))) == ("read", "offline_access")
-    assert _with_refresh_scopes(("read",), server(("openid", "offline_access"))) == ("read", "openid", "offline_access")
-    assert _with_refresh_scopes(("read",), server(("read",))) == ("read",)
-    assert _with_refresh_scopes((), server(())) == ()
+    assert with_refresh_scopes(("read",), server(("read", "offline_access"))) == ("read", "offline_access")
+    assert with_refresh_scopes(("read",), server(("openid", "offline_access"))) == ("read", "openid", "offline_access")
+    assert with_refresh_scopes(("read",), server(("read",))) == ("read",)
+    assert with_refresh_scopes((), server(())) == ()
 
 
 def test_registration_sends_native_public_client_metadata(core: Core) -> None:
@@ -209,7 +207,7 @@ def test_registration_sends_native_public_client_metadata(core: Core) -> None:
             ("POST", AS1 + "/token"): _token,
         }
     )
-    drive(core.authorize(None, None, scopes=(), stale=None, url=RS + "/"), server)
+    drive(authorize(core.s, None, None, scopes=(), stale=None, url=RS + "/"), server)
     assert seen["token_endpoint_auth_method"] == "none"
     assert seen["grant_types"] == ["authorization_code", "refresh_token"]
     assert seen["response_types"] == ["code"] and seen["client_name"] == "agentfetch"
@@ -275,7 +273,7 @@ def test_client_id_metadata_document_when_supported_and_configured(
         }
     )
     player = Player(server)
-    credential = drive(core.authorize(None, None, scopes=(), stale=None, url=RS + "/"), server, player)
+    credential = drive(authorize(core.s, None, None, scopes=(), stale=None, url=RS + "/"), server, player)
     authorizations = player.opened
     assert credential.key.client_id == "https://agent.example/agentfetch.json"
     assert ("POST", AS1 + "/register") not in server.asked
@@ -300,7 +298,7 @@ def test_registration_is_never_reused_with_another_issuer(core: Core, store: Any
             ("POST", AS2 + "/token"): _token,
         }
     )
-    credential = drive(core.authorize(None, None, scopes=(), stale=None, url=RS + "/"), server)
+    credential = drive(authorize(core.s, None, None, scopes=(), stale=None, url=RS + "/"), server)
     assert credential.key.client_id == "for-as2" and seen == ["registered"]
     assert store.registration_get(AS1)["client_id"] == "for-as1"
 
@@ -311,11 +309,16 @@ def test_registration_is_never_reused_with_another_issuer(core: Core, store: Any
         (lambda r: httpx.Response(200, text="<html>not json</html>"), "not a JSON object"),
         (lambda r: httpx.Response(200, json=["a", "list"]), "not a JSON object"),
         (lambda r: httpx.Response(500, text="boom"), "HTTP 500"),
-        (lambda r: httpx.Response(200, json={"resource": RS + "/", "authorization_servers": []}), "authorization_servers"),
+        (
+            lambda r: httpx.Response(200, json={"resource": RS + "/", "authorization_servers": []}),
+            "authorization_servers",
+        ),
     ],
 )
 def test_hostile_or_broken_metadata_is_a_typed_error(core: Core, prm_response: Any, message: str) -> None:
-    server = Canned({("GET", RS + "/page"): _challenge(), ("GET", RS + "/.well-known/oauth-protected-resource"): prm_response})
+    server = Canned(
+        {("GET", RS + "/page"): _challenge(), ("GET", RS + "/.well-known/oauth-protected-resource"): prm_response}
+    )
     with pytest.raises(AuthorizationError) as info:
         _run_auth_flow(core, server)
     assert message in str(info.value)
@@ -331,7 +334,7 @@ def test_resource_metadata_over_plain_http_off_loopback_is_refused(core: Core) -
 
 
 def test_a_confidential_registration_never_shows_its_secret() -> None:
-    from agentfetch.oauth._flow import ClientPlan, _identity_from_registration
+    from agentfetch.oauth._client_identity import ClientPlan, identity_from_registration
     from agentfetch.oauth.rfc7591 import parse_registration
 
     response = httpx.Response(
@@ -340,7 +343,7 @@ def test_a_confidential_registration_never_shows_its_secret() -> None:
         request=httpx.Request("POST", "https://as/register"),
     )
     record = parse_registration(response, issuer="https://as", redirect_uri="http://127.0.0.1:1/callback")
-    plan = ClientPlan(identity=_identity_from_registration(record), new_registration=record)
+    plan = ClientPlan(identity=identity_from_registration(record), new_registration=record)
     assert record["client_secret"] == "s3cr3t-value" and plan.identity.auth_method == "client_secret_post"
     assert "s3cr3t-value" not in repr(record) + repr(plan) + str(plan)
 
@@ -370,7 +373,7 @@ def test_redirect_uri_rejected_at_the_callback_registers_again_once(core: Core, 
             ("POST", AS1 + "/token"): _token,
         }
     )
-    credential = drive(core.authorize(None, None, scopes=(), stale=None, url=RS + "/"), server, Refusing(server))
+    credential = drive(authorize(core.s, None, None, scopes=(), stale=None, url=RS + "/"), server, Refusing(server))
     assert credential.key.client_id == "c2" and len(registrations) == 2
     assert store.registration_get(AS1)["client_id"] == "c2"
 
@@ -395,7 +398,7 @@ def test_redirect_uri_rejected_twice_is_final(core: Core, store: Any) -> None:
         }
     )
     with pytest.raises(RedirectUriRejected):
-        drive(core.authorize(None, None, scopes=(), stale=None, url=RS + "/"), server, AlwaysRefusing(server))
+        drive(authorize(core.s, None, None, scopes=(), stale=None, url=RS + "/"), server, AlwaysRefusing(server))
     assert server.asked.count(("POST", AS1 + "/register")) == 2
     assert store.list() == [] and store.registration_get(AS1) is None
 
@@ -416,14 +419,14 @@ def test_a_registration_whose_secret_expired_is_replaced(core: Core, store: Any)
             ("POST", AS1 + "/token"): _token,
         }
     )
-    credential = drive(core.authorize(None, None, scopes=(), stale=None, url=RS + "/"), server)
+    credential = drive(authorize(core.s, None, None, scopes=(), stale=None, url=RS + "/"), server)
     assert credential.key.client_id == "new" and store.registration_get(AS1)["client_id"] == "new"
 
 
 def test_refresh_margin_scales_with_short_lifetimes() -> None:
     import time
 
-    from agentfetch.oauth._flow import _expiring
+    from agentfetch.oauth._steps import expiring
     from agentfetch.store import Credential, CredentialKey, TokenSet
 
     now = time.time()
@@ -433,7 +436,7 @@ def test_refresh_margin_scales_with_short_lifetimes() -> None:
         key = CredentialKey("https://as", "https://rs", "c")
         return Credential(key, tokens, "https://as/token", updated_at=now + left - lifetime)
 
-    assert not _expiring(credential(3600, 61)) and _expiring(credential(3600, 59))
-    assert not _expiring(credential(30, 20)) and _expiring(credential(30, 4))  # 30 s tokens: 5 s margin
-    assert _expiring(credential(5, 5))  # lifetime at the margin: refresh before every use
-    assert not _expiring(Credential(CredentialKey("a", "r", "c"), TokenSet("t"), "https://as/token"))
+    assert not expiring(credential(3600, 61)) and expiring(credential(3600, 59))
+    assert not expiring(credential(30, 20)) and expiring(credential(30, 4))  # 30 s tokens: 5 s margin
+    assert expiring(credential(5, 5))  # lifetime at the margin: refresh before every use
+    assert not expiring(Credential(CredentialKey("a", "r", "c"), TokenSet("t"), "https://as/token"))

@@ -1,0 +1,162 @@
+"""The vocabulary of the sans-IO core: steps, flows, and the settings every flow shares.
+
+A *flow* is a generator. It yields a :data:`Step`, either an ``httpx.Request``
+(and receives the ``httpx.Response``, body read) or one of the *interactions*
+below (and receives the outcome its comment names). The drivers in
+:mod:`agentfetch.oauth._drivers` perform them, blocking or awaiting; they are the
+only code that differs between ``httpx.Client`` and ``httpx.AsyncClient``.
+
+The store is called directly: it is local, small and synchronous.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+
+from .._urls import TRACED_EXTENSION, redact_url
+from ..store import Credential, CredentialStore
+from .binding import may_send_token
+
+if TYPE_CHECKING:
+    from .consent import ConsentRequest
+    from .loopback import LoopbackListener
+    from .rfc8414 import AuthorizationServer
+    from .rfc9728 import ProtectedResource
+
+__all__ = [
+    "AskConsent",
+    "OpenBrowser",
+    "WaitForCallback",
+    "AcquireLock",
+    "ReleaseLock",
+    "Sleep",
+    "Interaction",
+    "Step",
+    "Flow",
+    "Settings",
+    "Attempt",
+    "EXPIRY_SKEW",
+    "expiring",
+    "scope_tuple",
+    "union",
+    "resource_lock",
+]
+
+#: Refresh this long before the recorded expiry, for clock skew and transit time;
+#: a tenth of the lifetime (at least 5 s) for tokens that live under ten minutes.
+EXPIRY_SKEW = 60.0
+
+
+# -- interactions: what a flow asks of its driver ---------------------------------------
+
+
+@dataclass(frozen=True)
+class AskConsent:
+    request: ConsentRequest  # outcome: bool
+
+
+@dataclass(frozen=True)
+class OpenBrowser:
+    url: str  # outcome: bool (False: no browser could be started)
+
+
+@dataclass(frozen=True)
+class WaitForCallback:
+    listener: LoopbackListener
+    timeout: float  # outcome: dict[str, str], the callback's query parameters
+
+
+@dataclass(frozen=True)
+class AcquireLock:
+    name: str
+    timeout: float  # outcome: None
+
+
+@dataclass(frozen=True)
+class ReleaseLock:
+    name: str  # outcome: None
+
+
+@dataclass(frozen=True)
+class Sleep:
+    seconds: float  # outcome: None
+
+
+#: A driver handles each of these (``match`` ... ``assert_never``): a new one is a type error there.
+Interaction = AskConsent | OpenBrowser | WaitForCallback | AcquireLock | ReleaseLock | Sleep
+Step = httpx.Request | Interaction
+
+T = TypeVar("T")
+#: A flow that returns a ``T``. What it is sent back depends on the step (see above), hence ``Any``.
+Flow = Generator[Step, Any, T]
+
+
+# -- what every flow shares ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    store: CredentialStore
+    log: Callable[[str], None]
+    client_name: str
+    auth_timeout: float
+    interactive: bool
+    #: Lines the human must see (the sign-in URL, a device code), -v or not.
+    notify: Callable[[str], None]
+
+    def send(self, label: str, request: httpx.Request, template: httpx.Request | None) -> Flow[httpx.Response]:
+        """One of OAuth's own requests, traced. It copies the timeout of ``template``,
+        the request being authorized, so a caller's timeout covers OAuth's requests too."""
+        if template is not None and "timeout" in template.extensions:
+            request.extensions["timeout"] = template.extensions["timeout"]
+        # Marks the request as traced here, so a client's own request trace can skip it.
+        request.extensions[TRACED_EXTENSION] = label
+        response: httpx.Response = yield request
+        self.log(f"{label}: {request.method} {redact_url(request.url)} -> {response.status_code}")
+        return response
+
+    def bound_credential(self, url: str) -> Credential | None:
+        """The stored credential that may be sent to ``url`` (RFC 6750 §5.3, RFC 9728 §7)."""
+        credential = self.store.find(url)
+        if credential is not None and may_send_token(credential.key.resource, url):
+            return credential
+        return None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try at one authorization server for one protected resource."""
+
+    resource: ProtectedResource
+    server: AuthorizationServer
+    scopes: tuple[str, ...]
+    #: The request being authorized: OAuth's own requests copy its timeout.
+    template: httpx.Request | None
+
+
+def expiring(credential: Credential) -> bool:
+    """Due for a refresh: within the skew margin of its recorded expiry."""
+    expires_at = credential.tokens.expires_at
+    if expires_at is None:
+        return False
+    lifetime = expires_at - credential.updated_at
+    return credential.tokens.expires_within(min(EXPIRY_SKEW, max(5.0, lifetime / 10)))
+
+
+def scope_tuple(text: str | None) -> tuple[str, ...]:
+    """A space-separated ``scope`` value (RFC 6749 §3.3) as a tuple."""
+    return tuple(text.split()) if text else ()
+
+
+def union(*groups: tuple[str, ...]) -> tuple[str, ...]:
+    """The scopes of all groups, in first-seen order, each once."""
+    return tuple(dict.fromkeys(s for group in groups for s in group))
+
+
+def resource_lock(resource: str) -> str:
+    """The lock name under which one resource's sign-in and refresh run single flight."""
+    return f"oauth:{resource}"
