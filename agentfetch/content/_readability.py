@@ -189,6 +189,11 @@ def _names_byline(match: str) -> bool:
 
 
 @lru_cache(maxsize=4096)
+def _names_share(match: str) -> bool:
+    return bool(_SHARE.search(match))
+
+
+@lru_cache(maxsize=4096)
 def _names_consent(match: str) -> bool:
     return bool(_CONSENT.search(match))
 
@@ -205,29 +210,26 @@ def _is_unlikely(match: str) -> bool:
     return bool(_UNLIKELY.search(match)) and not _MAYBE_CANDIDATE.search(match)
 
 
-def _next_node(node, skip_children: bool = False):
-    """Depth-first successor, as Readability's ``_getNextNode``."""
-    if not skip_children and len(node):
-        return node[0]
-    while node is not None:
-        nxt = node.getnext()
-        if nxt is not None:
-            return nxt
-        node = node.getparent()
-    return None
-
-
 def _comma_count(text: str) -> int:
     if text.isascii():  # most text: one count instead of one per script's comma
         return text.count(",")
     return sum(text.count(comma) for comma in _COMMA_CHARS)
 
 
-def _drop_and_next(node):
-    """Remove ``node`` and return where the depth-first walk goes on."""
-    following = _next_node(node, True)
-    drop(node)
-    return following
+def _has_commas(el, at_least: int) -> bool:
+    """Whether ``el``'s text has ``at_least`` commas, reading its text pieces only until it does
+    (a large container reaches ten commas long before its end)."""
+    found = 0
+    for piece in el.itertext():
+        if piece.isascii():
+            if "," not in piece:
+                continue
+            found += piece.count(",")
+        else:
+            found += _comma_count(piece)
+        if found >= at_least:
+            return True
+    return False
 
 
 def _has_ancestor_tag(node, tag: str, max_depth: int = 3, accept=None) -> bool:
@@ -639,14 +641,19 @@ class _Grabber:
 
     @staticmethod
     def clean_share(top) -> None:
-        node = _next_node(top)
-        end = _next_node(top, True)
-        while node is not None and node is not end:
-            match = f"{node.get('class') or ''} {node.get('id') or ''}"
-            if _SHARE.search(match) and len(text_of(node)) < _CHAR_THRESHOLD:
-                node = _drop_and_next(node)
-            else:
-                node = _next_node(node)
+        """Drop share widgets under ``top`` (descendants only, in document order, as the walk does)."""
+        nodes = list(top.iterdescendants())
+        index, end = 0, len(nodes)
+        while index < end:
+            node = nodes[index]
+            index += 1
+            if not isinstance(node.tag, str) or not node.attrib:
+                continue
+            attrib = node.attrib
+            match = f"{attrib.get('class') or ''} {attrib.get('id') or ''}"
+            if _names_share(match) and len(text_of(node)) < _CHAR_THRESHOLD:
+                index += sum(1 for _ in node.iterdescendants())
+                drop(node)
 
     def clean_conditionally(self, article, tag: str) -> None:
         if not self.flags & CLEAN_CONDITIONALLY:
@@ -674,7 +681,7 @@ class _Grabber:
         weight = self.class_weight(node)
         if weight < 0:
             return True
-        if _comma_count(text_of(node)) >= 10:
+        if _has_commas(node, 10):
             return False
         p = img = li = inputs = 0
         for el in node.iter("p", "img", "li", "input"):
