@@ -250,4 +250,5 @@ def test_in_repo_pages_are_copies_of_the_shared_corpus(corpus):
         pytest.skip(f"shared corpus absent at {corpus.shared}: only the {len(REPO_PAGES)} in-repo pages were tested")
     for name in REPO_PAGES:
         for file in ("source.html", "expected.html", "expected-metadata.json"):
-            assert (corpus.repo / "pages" / name / file).read_bytes() == (corpus.shared / "pages" / name / file).read_bytes()
+            copy, original = (root / "pages" / name / file for root in (corpus.repo, corpus.shared))
+            assert copy.read_bytes() == original.read_bytes(), copy
