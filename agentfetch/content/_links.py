@@ -69,7 +69,10 @@ class LinkResolver:
 
     def __init__(self, base_url: str | None, page_url: str | None = None) -> None:
         self.base = base_url
-        parts = urlsplit(base_url) if base_url else None
+        try:
+            parts = urlsplit(base_url) if base_url else None
+        except ValueError:  # a hostile <base href> or page URL ("http://[zz]/"): resolve relative links as-is
+            parts = None
         self._scheme = parts.scheme if parts else ""
         self._origin = f"{parts.scheme}://{parts.netloc}" if parts and parts.scheme and parts.netloc else ""
         page = page_url or base_url

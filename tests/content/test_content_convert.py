@@ -331,3 +331,10 @@ def test_markdown_that_is_mostly_links_is_kept_whole():
     index = "# Index\n\n- [Alpha](/a)\n- [Beta](/b)\n- [Gamma](/c)\n\n[More](/more)\n"
     md = convert(index.encode(), "text/markdown", "https://example.org/").markdown
     assert md == index.replace("](/", "](https://example.org/")
+
+
+@pytest.mark.parametrize("page_url", ["http://[zz]/", "http://[::1/page"])
+def test_a_hostile_page_url_still_converts(page_url: str) -> None:
+    # Found by tests/fuzz: urlsplit raises ValueError on these; links then stay as written.
+    doc = convert(b'<p>See <a href="/x">x</a> and <a href="https://a.example/">a</a>.</p>', "text/html", page_url)
+    assert "[a](https://a.example/)" in doc.markdown and "[x](" in doc.markdown

@@ -122,13 +122,16 @@ def test_registration_without_client_id_is_refused(store: CredentialStore) -> No
         store.registration_put("https://login.example", {"client_secret": "x"})
 
 
-def test_cache_round_trip_and_ttl(store: CredentialStore) -> None:
+def test_cache_round_trip_and_ttl(store: CredentialStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The store's clock, moved by hand: a real sleep against a 0.3 s TTL fails on a loaded machine.
+    clock = [time.time()]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
     store.cache_put("prm", "https://app.example/docs", {"resource": "https://app.example/docs"}, ttl=0.3)
     store.cache_put("as", "https://login.example", {"issuer": "https://login.example"}, ttl=3600)
 
     assert store.cache_get("prm", "https://app.example/docs") == {"resource": "https://app.example/docs"}
     assert store.cache_get("as", "https://app.example/docs") is None  # namespaces are separate
-    time.sleep(0.4)
+    clock[0] += 0.4
     assert store.cache_get("prm", "https://app.example/docs") is None
     assert store.cache_get("as", "https://login.example") == {"issuer": "https://login.example"}
 
