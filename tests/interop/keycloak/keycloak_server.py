@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -319,6 +320,7 @@ def main(argv: list[str]) -> int:
             server.start()
             print(f"keycloak {VERSION} on {server.url} (admin {ADMIN[0]} / {ADMIN[1]}), started in "
                   f"{server.started_in:.0f} s; log {server.log_path}; Ctrl-C stops it", flush=True)
+            signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop cleanly on kill/timeout too
             try:
                 while True:
                     time.sleep(3600)

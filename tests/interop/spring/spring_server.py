@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -125,6 +126,7 @@ def main(argv: list[str]) -> int:
             server = SpringServer(port=int(argv[1]) if len(argv) > 1 else 0).start()
             print(f"spring authorization server on {server.issuer}, started in {server.started_in:.0f} s; "
                   f"log {server.log_path}; Ctrl-C stops it", flush=True)
+            signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop cleanly on kill/timeout too
             try:
                 while True:
                     time.sleep(3600)
