@@ -22,10 +22,13 @@ import argparse
 import re
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
+from .._urls import is_loopback_host
 from ..errors import AgentFetchError, AuthorizationError
 from ._config import DEMO_ONE_TIME_CODE, DEMO_USERS
 
@@ -54,6 +57,8 @@ class _Form:
     action: str
     method: str
     inputs: list[dict[str, str]] = field(default_factory=list)
+    #: Checkboxes left unticked by the page (a consent page's scopes, in Spring Authorization Server).
+    unchecked: list[dict[str, str]] = field(default_factory=list)
     buttons: list[_Button] = field(default_factory=list)
 
     def has_password(self) -> bool:
@@ -86,9 +91,10 @@ class _PageParser(HTMLParser):
             if kind in ("submit", "image"):
                 self.forms[-1].buttons.append(_Button(a.get("name"), a.get("value", "")))
             elif kind not in ("button", "reset", "file") and a.get("name"):
-                if kind in ("checkbox", "radio") and "checked" not in a:
-                    return
-                self.forms[-1].inputs.append(a)
+                if kind == "checkbox" and "checked" not in a:
+                    self.forms[-1].unchecked.append(a)
+                elif kind != "radio" or "checked" in a:
+                    self.forms[-1].inputs.append(a)
         elif tag == "button" and a.get("type", "submit").lower() == "submit":
             self._button = _Button(a.get("name"), a.get("value", ""))
             self.forms[-1].buttons.append(self._button)
@@ -202,6 +208,7 @@ def walk(
     logins = 0
     with httpx.Client(timeout=timeout, follow_redirects=False,
                       headers={"User-Agent": "agentfetch-demo-useragent/1.0"}) as client:
+        client.event_hooks["response"].append(_loopback_is_a_secure_context(client))
         method, url, data = "GET", authorize_url, None
         for _ in range(_MAX_STEPS):
             try:
@@ -233,7 +240,13 @@ def walk(
             if deny_link is not None:
                 method, url, data = "GET", urljoin(str(response.url), deny_link), None
                 continue
-            payload = _fill(form, username, password)
+            payload: dict[str, str | list[str]] = dict(_fill(form, username, password))
+            if approve and not form.has_password():
+                # A person who allows ticks what the consent page asks for (each requested scope).
+                for box in form.unchecked:
+                    ticked = payload.setdefault(box["name"], [])
+                    if isinstance(ticked, list):
+                        ticked.append(box.get("value") or "on")
             button = _choose_button(form, approve)
             if button is not None and button.name:
                 payload[button.name] = button.value
@@ -242,6 +255,20 @@ def walk(
             if method == "GET":
                 url = str(httpx.URL(url, params=payload))
         raise AuthorizationError(f"gave up after {_MAX_STEPS} pages without reaching the client")
+
+
+def _loopback_is_a_secure_context(client: Any) -> Callable[[Any], None]:
+    """Browsers treat http://127.0.0.1 and http://localhost as secure contexts (W3C Secure
+    Contexts §3.1) and send ``Secure`` cookies there. Keycloak marks its login-session cookies
+    ``Secure; SameSite=None`` on http loopback too, and Python's cookiejar would keep them and
+    never send them back: so, once stored, loopback cookies lose the flag."""
+
+    def hook(response: Any) -> None:
+        for cookie in client.cookies.jar:
+            if cookie.secure and is_loopback_host(cookie.domain):
+                cookie.secure = False
+
+    return hook
 
 
 def _deliver(client: object, target: str) -> None:

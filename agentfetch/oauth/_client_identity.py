@@ -16,7 +16,6 @@ import httpx
 from .._urls import redact_url
 from ..errors import ClientIdentityError
 from ..store import CredentialKey
-from ._http import json_body
 from ._steps import Attempt, Flow, Settings, union
 
 if TYPE_CHECKING:
@@ -101,7 +100,8 @@ def forget_registration(s: Settings, key: CredentialKey) -> None:
 def register(s: Settings, attempt: Attempt, listener: LoopbackListener) -> Flow[ClientPlan]:
     """RFC 7591 §3.1 for a native public client with this listener's redirect URI.
     The record is kept in memory until the flow succeeds, so a failed flow stores nothing."""
-    from .rfc7591 import parse_registration, registration_request
+    from ._config import initial_access_token
+    from .rfc7591 import parse_registration, registration_request, scope_refused
     from .rfc8628 import DEVICE_GRANT
 
     server, scopes = attempt.server, attempt.scopes
@@ -119,15 +119,23 @@ def register(s: Settings, attempt: Attempt, listener: LoopbackListener) -> Flow[
             client_name=s.client_name,
             scopes=registered,
             grant_types=grants,
+            initial_access_token=initial_access_token(server.issuer),
         )
 
     response = yield from s.send("registration", request_for(registered), attempt.template)
-    if server.scopes_supported and set(registered) - set(server.scopes_supported) and _scope_refused(response):
+    if server.scopes_supported and set(registered) - set(server.scopes_supported) and scope_refused(response):
         # node oidc-provider registers only scopes it advertises; a resource's own scopes
         # (RFC 8707) are not among them, yet may be requested. Register the advertised ones.
         s.log("registration: the server refused scopes it does not advertise; registering its own")
-        response = yield from s.send("registration", request_for(server.scopes_supported), attempt.template)
-    record = parse_registration(response, issuer=server.issuer, redirect_uri=listener.redirect_uri)
+        registered = server.scopes_supported
+        response = yield from s.send("registration", request_for(registered), attempt.template)
+    if registered and scope_refused(response):
+        # Keycloak advertises scopes it will not register (openid) and says not which one:
+        # RFC 7591 §2 lets a server pick the scopes of a client registered without any.
+        s.log("registration: the server refused the scopes; registering without, so it assigns its defaults")
+        registered = ()
+        response = yield from s.send("registration", request_for(registered), attempt.template)
+    record = parse_registration(response, issuer=server.issuer, redirect_uri=listener.redirect_uri, scopes=scopes)
     s.log(f"registration: client_id={record['client_id']} redirect_uri={listener.redirect_uri}")
     return ClientPlan(
         identity=identity_from_registration(record),
@@ -174,12 +182,3 @@ def _registration_usable(registration: dict[str, Any], issuer: str) -> bool:
         return False
     return bool(registration.get("issuer", issuer) == issuer)
 
-
-def _scope_refused(response: httpx.Response) -> bool:
-    """An RFC 7591 §3.2.2 error about the registered ``scope``."""
-    if response.status_code != 400:
-        return False
-    body = json_body(response)
-    if not isinstance(body, dict) or body.get("error") not in ("invalid_client_metadata", "invalid_scope"):
-        return False
-    return body["error"] == "invalid_scope" or "scope" in str(body.get("error_description", "")).lower()

@@ -10,6 +10,9 @@
     client_secret = "..."          # only for confidential clients; optional
     redirect_uri = "http://127.0.0.1:8765/callback"   # optional: the one registered
 
+    [issuers."https://as.example.com"]
+    initial_access_token = "..."   # RFC 7591 §3: for a registration endpoint that requires one
+
 ``AGENTFETCH_CLIENT_ID`` (any issuer) and ``AGENTFETCH_CLIENT_METADATA_URL`` override.
 """
 
@@ -22,7 +25,7 @@ from typing import Any
 from .._paths import config_dir
 from ..errors import UsageError
 
-__all__ = ["ConfiguredClient", "configured_client", "client_metadata_url", "HOW_TO_CONFIGURE"]
+__all__ = ["ConfiguredClient", "configured_client", "client_metadata_url", "initial_access_token", "HOW_TO_CONFIGURE"]
 
 HOW_TO_CONFIGURE = (
     'register a client for it and set client_id under [issuers."{issuer}"] in {path}, '
@@ -71,6 +74,14 @@ def configured_client(issuer: str) -> ConfiguredClient | None:
         client_secret=secret if isinstance(secret, str) else None,
         redirect_uri=redirect if isinstance(redirect, str) else None,
     )
+
+
+def initial_access_token(issuer: str) -> str | None:
+    """RFC 7591 §3: the token an administrator handed out for registering at ``issuer``
+    (Spring Authorization Server's registration endpoint takes nothing else)."""
+    entry = (_load().get("issuers") or {}).get(issuer) or (_load().get("issuers") or {}).get(issuer.rstrip("/"))
+    value = entry.get("initial_access_token") if isinstance(entry, dict) else None
+    return value if isinstance(value, str) and value else None
 
 
 def client_metadata_url() -> str | None:

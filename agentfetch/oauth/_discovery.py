@@ -7,6 +7,7 @@ validated documents, and "nothing here" answers, for :data:`METADATA_TTL`.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -61,13 +62,23 @@ def authorization_server(s: Settings, issuer: str, template: httpx.Request | Non
     from .rfc8414 import metadata_urls, parse_authorization_server
 
     require_secure_endpoint(issuer, "issuer")
+    found: AuthorizationServer | None = None
     for metadata_url in metadata_urls(issuer):
         document, cached = yield from _cached_json(s, "as", "AS metadata", metadata_url, template)
         if document is None:
             continue
         server = parse_authorization_server(document, issuer=issuer, metadata_url=metadata_url)
         _remember(s, "as", metadata_url, document, cached)
-        return server
+        if found is None and server.registration_endpoint:
+            return server
+        if found is None:
+            # Spring Authorization Server publishes its OIDC Dynamic Client Registration
+            # endpoint only in OIDC discovery, not in its RFC 8414 document: look there too.
+            found = server
+        elif server.registration_endpoint:
+            return replace(found, registration_endpoint=server.registration_endpoint)
+    if found is not None:
+        return found
     raise AuthorizationError(f"no authorization server metadata found for issuer {redact_url(issuer)}")
 
 

@@ -16,7 +16,18 @@ from .._urls import redact_url
 from ..errors import ConsentDenied
 from ..store import Credential, CredentialKey, TokenSet
 from ._client_identity import ClientPlan, check_stored_registration, register
-from ._steps import AskConsent, Attempt, Flow, OpenBrowser, Settings, Sleep, WaitForCallback, union
+from ._steps import (
+    AskConsent,
+    Attempt,
+    Flow,
+    OpenBrowser,
+    Settings,
+    Sleep,
+    WaitForCallback,
+    remember_resource_refused,
+    resource_to_send,
+    union,
+)
 from .consent import ConsentRequest, consent_required_error
 
 if TYPE_CHECKING:
@@ -30,7 +41,7 @@ def browser_flow(s: Settings, attempt: Attempt, plan: ClientPlan) -> Flow[Creden
     """Consent, then the authorization-code flow. A redirect URI the server refuses
     leads to one new registration: at ``http://localhost`` when registration refused
     the loopback IP (docs/protocol.md, redirect URIs), else with a fresh port."""
-    from .authorize import RedirectUriRejected
+    from .authorize import RedirectUriRejected, ResourceRefused
     from .rfc7591 import RegistrationRejected
 
     attempt = replace(attempt, scopes=with_refresh_scopes(attempt.scopes, attempt.server))
@@ -54,6 +65,14 @@ def browser_flow(s: Settings, attempt: Attempt, plan: ClientPlan) -> Flow[Creden
                     continue
             try:
                 credential = yield from _code_flow(s, attempt, plan, listener)
+            except ResourceRefused as exc:
+                issuer, resource = attempt.server.issuer, attempt.resource.resource
+                if resource_to_send(s, issuer, resource) is None:
+                    raise
+                # RFC 8707 §2 invalid_target: sign in once more without resource; the token
+                # stays bound to this resource here (RFC 6750 §5.3), whatever its audience.
+                remember_resource_refused(s, issuer, resource, exc.message)
+                continue
             except RedirectUriRejected:
                 if reregistered or attempt.server.registration_endpoint is None:
                     raise
@@ -119,17 +138,18 @@ def _listen(s: Settings, plan: ClientPlan) -> LoopbackListener:
 
 def _code_flow(s: Settings, attempt: Attempt, plan: ClientPlan, listener: LoopbackListener) -> Flow[Credential]:
     """RFC 6749 §4.1 with PKCE (RFC 7636), resource (RFC 8707) and iss (RFC 9207); then the token request."""
-    from .authorize import RedirectUriRejected, code_from_callback, new_authorization_request
-    from .tokens import TokenEndpointError, authorization_code_request, parse_token_response
+    from .authorize import RedirectUriRejected, ResourceRefused, code_from_callback, new_authorization_request
+    from .tokens import TokenEndpointError, authorization_code_request, parse_token_response, resource_refused
 
     resource, server, scopes, template = attempt.resource, attempt.server, attempt.scopes, attempt.template
     assert plan.identity is not None
+    sent_resource = resource_to_send(s, server.issuer, resource.resource)
     auth = new_authorization_request(
         authorization_endpoint=server.authorization_endpoint,
         client_id=plan.identity.client_id,
         redirect_uri=listener.redirect_uri,
         scopes=scopes,
-        resource=resource.resource,
+        resource=sent_resource,
     )
     listener.expected_state = auth.state
     listener.site = resource.resource_name or urlsplit(resource.resource).netloc
@@ -152,7 +172,7 @@ def _code_flow(s: Settings, attempt: Attempt, plan: ClientPlan, listener: Loopba
         code=code,
         redirect_uri=listener.redirect_uri,
         code_verifier=auth.code_verifier,
-        resource=resource.resource,
+        resource=sent_resource,
     )
     response = yield from s.send("token", token_request, template)
     try:
@@ -160,6 +180,8 @@ def _code_flow(s: Settings, attempt: Attempt, plan: ClientPlan, listener: Loopba
     except TokenEndpointError as exc:
         if exc.error == "invalid_grant" and "redirect" in exc.description.lower():
             raise RedirectUriRejected(exc.message) from exc
+        if sent_resource is not None and resource_refused(exc):
+            raise ResourceRefused(exc.message) from exc
         raise
     return _keep(s, attempt, plan, tokens)
 

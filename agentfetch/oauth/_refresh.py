@@ -11,7 +11,16 @@ import httpx
 from .._urls import redact_url
 from ..store import Credential
 from ._client_identity import client_identity_for, forget_registration
-from ._steps import AcquireLock, Flow, ReleaseLock, Settings, expiring, resource_lock
+from ._steps import (
+    AcquireLock,
+    Flow,
+    ReleaseLock,
+    Settings,
+    expiring,
+    remember_resource_refused,
+    resource_lock,
+    resource_to_send,
+)
 
 __all__ = ["refresh"]
 
@@ -24,7 +33,7 @@ def refresh(s: Settings, credential: Credential, template: httpx.Request | None)
 
     Under the resource's lock, a token another process refreshed meanwhile
     is used as is."""
-    from .tokens import TokenEndpointError, parse_token_response, refresh_request
+    from .tokens import TokenEndpointError, parse_token_response, refresh_request, resource_refused
 
     key = credential.key
     stale_token = credential.tokens.access_token
@@ -39,12 +48,24 @@ def refresh(s: Settings, credential: Credential, template: httpx.Request | None)
         yield ReleaseLock(lock)
         return None
     client = client_identity_for(s, key)
+    sent_resource = resource_to_send(s, key.issuer, key.resource)
     request = refresh_request(
-        current.token_endpoint, client=client, refresh_token=current.tokens.refresh_token, resource=key.resource
+        current.token_endpoint, client=client, refresh_token=current.tokens.refresh_token, resource=sent_resource
     )
     response = yield from s.send("token (refresh)", request, template)
     try:
-        tokens = parse_token_response(response, previous=current.tokens)
+        try:
+            tokens = parse_token_response(response, previous=current.tokens)
+        except TokenEndpointError as exc:
+            if sent_resource is None or not resource_refused(exc):
+                raise
+            # A grant obtained without resource cannot be refreshed with one (Keycloak).
+            remember_resource_refused(s, key.issuer, key.resource, exc.message)
+            request = refresh_request(
+                current.token_endpoint, client=client, refresh_token=current.tokens.refresh_token, resource=None
+            )
+            response = yield from s.send("token (refresh, without resource)", request, template)
+            tokens = parse_token_response(response, previous=current.tokens)
     except TokenEndpointError as exc:
         if exc.error not in GRANT_GONE:
             raise

@@ -11,6 +11,7 @@ The store is called directly: it is local, small and synchronous.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -44,6 +45,8 @@ __all__ = [
     "scope_tuple",
     "union",
     "resource_lock",
+    "resource_to_send",
+    "remember_resource_refused",
 ]
 
 #: Refresh this long before the recorded expiry, for clock skew and transit time;
@@ -160,3 +163,18 @@ def union(*groups: tuple[str, ...]) -> tuple[str, ...]:
 def resource_lock(resource: str) -> str:
     """The lock name under which one resource's sign-in and refresh run single flight."""
     return f"oauth:{resource}"
+
+
+#: How long a server's RFC 8707 refusal of one resource (``invalid_target``) is remembered.
+RESOURCE_REFUSAL_TTL = 7 * 86400.0
+
+
+def resource_to_send(s: Settings, issuer: str, resource: str) -> str | None:
+    """RFC 8707 ``resource``: always, unless this server refused this very resource."""
+    return None if s.store.cache_get("oauth-resource-refused", f"{issuer} {resource}") else resource
+
+
+def remember_resource_refused(s: Settings, issuer: str, resource: str, message: str) -> None:
+    s.log(f"token: {issuer} refuses resource={redact_url(resource)} ({message}); asking without it")
+    note = {"at": time.time(), "message": message}
+    s.store.cache_put("oauth-resource-refused", f"{issuer} {resource}", note, RESOURCE_REFUSAL_TTL)

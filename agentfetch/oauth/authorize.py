@@ -12,11 +12,21 @@ from .._urls import shorten
 from ..errors import AccessDenied, AuthorizationError, CallbackMismatch
 from .pkce import new_code_verifier, s256_challenge
 
-__all__ = ["AuthorizationRequest", "new_authorization_request", "code_from_callback", "RedirectUriRejected"]
+__all__ = [
+    "AuthorizationRequest",
+    "new_authorization_request",
+    "code_from_callback",
+    "RedirectUriRejected",
+    "ResourceRefused",
+]
 
 
 class RedirectUriRejected(AuthorizationError):
     """The server refused our redirect URI: a cue to register again (RFC 8252 §8.4; docs/protocol.md, redirect URIs)."""
+
+
+class ResourceRefused(AuthorizationError):
+    """RFC 8707 §2 ``invalid_target`` for the ``resource`` that was sent: a cue to ask again without it."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +44,7 @@ def new_authorization_request(
     client_id: str,
     redirect_uri: str,
     scopes: tuple[str, ...],
-    resource: str,
+    resource: str | None,
 ) -> AuthorizationRequest:
     """A fresh ``state`` and ``code_verifier`` every time.
 
@@ -92,6 +102,8 @@ def code_from_callback(
             raise AccessDenied(message)
         if error in ("invalid_redirect_uri",) or (error == "invalid_request" and "redirect" in description.lower()):
             raise RedirectUriRejected(message)
+        if error == "invalid_target":
+            raise ResourceRefused(message)
         raise AuthorizationError(message)
     code = params.get("code")
     if not code:

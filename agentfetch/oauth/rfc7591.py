@@ -13,7 +13,7 @@ from ..errors import AuthorizationError, ClientIdentityError, SecurityError
 from ..store import Registration
 from ._http import json_body, json_post
 
-__all__ = ["registration_request", "parse_registration", "RegistrationRejected", "USABLE_AUTH_METHODS"]
+__all__ = ["registration_request", "parse_registration", "scope_refused", "RegistrationRejected", "USABLE_AUTH_METHODS"]
 
 #: RFC 7591 §2 ``token_endpoint_auth_method`` values this client can honour.
 USABLE_AUTH_METHODS = ("none", "client_secret_basic", "client_secret_post")
@@ -22,9 +22,26 @@ USABLE_AUTH_METHODS = ("none", "client_secret_basic", "client_secret_post")
 class RegistrationRejected(ClientIdentityError):
     """RFC 7591 §3.2.2 error; ``error`` is e.g. ``invalid_redirect_uri``."""
 
-    def __init__(self, message: str, error: str) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, error: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
         self.error = error
+
+
+def scope_refused(response: httpx.Response) -> bool:
+    """A refusal of the registered ``scope``: RFC 7591 §3.2.2 ``invalid_client_metadata``
+    about it or ``invalid_scope`` (node oidc-provider registers only scopes it advertises),
+    or a policy that names it (Keycloak's Allowed Client Scopes policy answers 403
+    ``insufficient_scope``, "Not permitted to use specified clientScope", for ``openid``,
+    which it advertises but has no client scope for)."""
+    if response.status_code not in (400, 403):
+        return False
+    body = json_body(response)
+    if not isinstance(body, dict) or not isinstance(body.get("error"), str):
+        return False
+    error, description = body["error"], str(body.get("error_description", "")).lower()
+    if response.status_code == 400 and error == "invalid_scope":
+        return True
+    return error in ("invalid_client_metadata", "insufficient_scope") and "scope" in description
 
 
 def registration_request(
@@ -34,6 +51,7 @@ def registration_request(
     client_name: str,
     scopes: tuple[str, ...],
     grant_types: tuple[str, ...] = ("authorization_code", "refresh_token"),
+    initial_access_token: str | None = None,
 ) -> httpx.Request:
     metadata: dict[str, Any] = {
         "client_name": client_name,
@@ -51,22 +69,32 @@ def registration_request(
         # Some servers (MCP Python SDK) refuse later requests for scopes the
         # client did not register.
         metadata["scope"] = " ".join(scopes)
-    return json_post(registration_endpoint, metadata)
+    request = json_post(registration_endpoint, metadata)
+    if initial_access_token:
+        request.headers["Authorization"] = f"Bearer {initial_access_token}"  # RFC 7591 §3
+    return request
 
 
-def parse_registration(response: httpx.Response, *, issuer: str, redirect_uri: str) -> dict[str, Any]:
-    """The stored registration record, bound to ``issuer``."""
+def parse_registration(
+    response: httpx.Response, *, issuer: str, redirect_uri: str, scopes: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The stored registration record, bound to ``issuer``.
+
+    A refusal names what an administrator would have to allow: registration policies
+    (Keycloak's Trusted Hosts and Allowed Client Scopes, an allow-list of redirect URIs)
+    are theirs to change, and the server's description rarely says what was asked."""
     body = json_body(response)
     if response.status_code not in (200, 201):
+        hint = _administrator_hint(issuer, redirect_uri, scopes)
         if isinstance(body, dict) and isinstance(body.get("error"), str):
             error = body["error"]
             description = body.get("error_description")
             message = f"client registration at {shorten(issuer)} refused: {shorten(error, 60)}"
             if isinstance(description, str) and description:
                 message += f": {shorten(description)}"
-            raise RegistrationRejected(message, error)
+            raise RegistrationRejected(message, error, hint=hint)
         raise ClientIdentityError(
-            f"client registration at {shorten(issuer)} failed with HTTP {response.status_code}"
+            f"client registration at {shorten(issuer)} failed with HTTP {response.status_code}", hint=hint
         )
     if not isinstance(body, dict) or not isinstance(body.get("client_id"), str) or not body["client_id"]:
         raise AuthorizationError(f"client registration at {shorten(issuer)} returned no client_id")
@@ -117,3 +145,16 @@ def _same_uri(stated: object, ours: str) -> bool:
         ) and not a.fragment and a.username is None
     except ValueError:
         return False
+
+
+def _administrator_hint(issuer: str, redirect_uri: str, scopes: tuple[str, ...]) -> str:
+    from ._config import HOW_TO_CONFIGURE, config_path
+
+    asked = f"a public client with redirect URI {shorten(redirect_uri)} (loopback, RFC 8252: any port)"
+    if scopes:
+        asked += f" and the scopes {shorten(' '.join(scopes))}"
+    return (
+        f"an administrator of {shorten(issuer)} can allow anonymous dynamic registration of {asked}, "
+        f'or hand out an initial access token (set initial_access_token under [issuers."{issuer}"]); '
+        "or " + HOW_TO_CONFIGURE.format(issuer=issuer, path=config_path())
+    )

@@ -96,6 +96,25 @@ def _metadata_class() -> type[Any]:
         def validate_introspection_endpoint(self) -> None:
             self._optional_url("introspection_endpoint")
 
+        # RFC 8414 §2 wants the alg lists whenever private_key_jwt or client_secret_jwt is
+        # advertised. Spring Authorization Server 7.0 advertises both and omits the lists.
+        # agentfetch authenticates with neither, so it checks a list only when one is given.
+        def _optional_algs(self, key: str) -> None:
+            values = self.get(key)
+            if values is None:
+                return
+            if not isinstance(values, list) or "none" in values:
+                raise ValueError(f'"{key}" must be a JSON array without "none"')
+
+        def validate_token_endpoint_auth_signing_alg_values_supported(self) -> None:
+            self._optional_algs("token_endpoint_auth_signing_alg_values_supported")
+
+        def validate_revocation_endpoint_auth_signing_alg_values_supported(self) -> None:
+            self._optional_algs("revocation_endpoint_auth_signing_alg_values_supported")
+
+        def validate_introspection_endpoint_auth_signing_alg_values_supported(self) -> None:
+            self._optional_algs("introspection_endpoint_auth_signing_alg_values_supported")
+
     return _Metadata
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "refresh_request",
     "revocation_request",
     "revocation_wants_secret_field",
+    "resource_refused",
     "parse_token_response",
 ]
 
@@ -78,23 +79,40 @@ def client_auth(client: ClientIdentity, form: dict[str, str]) -> dict[str, str]:
 
 
 def authorization_code_request(
-    token_endpoint: str, *, client: ClientIdentity, code: str, redirect_uri: str, code_verifier: str, resource: str
+    token_endpoint: str,
+    *,
+    client: ClientIdentity,
+    code: str,
+    redirect_uri: str,
+    code_verifier: str,
+    resource: str | None,
 ) -> httpx.Request:
+    """``resource`` None: the server refused it (see :func:`resource_refused`)."""
     form = {
         "grant_type": "authorization_code",
         "code": code,
         "redirect_uri": redirect_uri,
         "code_verifier": code_verifier,
-        "resource": resource,
     }
+    if resource is not None:
+        form["resource"] = resource
     return form_request(token_endpoint, form, client_auth(client, form))
 
 
 def refresh_request(
-    token_endpoint: str, *, client: ClientIdentity, refresh_token: str, resource: str
+    token_endpoint: str, *, client: ClientIdentity, refresh_token: str, resource: str | None
 ) -> httpx.Request:
-    form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "resource": resource}
+    form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+    if resource is not None:
+        form["resource"] = resource
     return form_request(token_endpoint, form, client_auth(client, form))
+
+
+def resource_refused(error: AuthorizationError) -> bool:
+    """RFC 8707 §2 ``invalid_target``: the server will not issue a token for this ``resource``.
+    Keycloak's preview resource-indicators feature answers so for a resource that is no
+    client's ``resource_url``, and for a refresh that names a resource its grant did not."""
+    return isinstance(error, TokenEndpointError) and error.error == "invalid_target"
 
 
 def revocation_request(
