@@ -63,7 +63,10 @@ def validate_url(url: str) -> str:
     if not isinstance(url, str) or not url.strip():
         raise UsageError("no URL given")
     url = url.strip()
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # an unbalanced IPv6 bracket: "http://[::1:bad/"
+        raise UsageError(f"invalid URL {url!r}: {exc}") from None
     if parts.scheme.lower() not in ("http", "https"):
         if not parts.scheme and not url.startswith("/"):
             raise UsageError(f"not an absolute http(s) URL: {url!r} (did you mean https://{url}?)")
