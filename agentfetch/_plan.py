@@ -290,6 +290,7 @@ def build_auth(
     auth_timeout: float,
     log: LogSink | None,
     store: CredentialStore | None,
+    client: httpx.Client | httpx.AsyncClient | None = None,
 ) -> httpx.Auth | None:
     if auth is None or auth is False:
         return None
@@ -305,6 +306,7 @@ def build_auth(
         auth_timeout=auth_timeout,
         log=log,
         interactive=interactive,
+        client=client,
     )
 
 
