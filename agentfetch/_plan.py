@@ -63,7 +63,10 @@ def validate_url(url: str) -> str:
     if not isinstance(url, str) or not url.strip():
         raise UsageError("no URL given")
     url = url.strip()
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # an unbalanced IPv6 bracket: "http://[::1:bad/"
+        raise UsageError(f"invalid URL {url!r}: {exc}") from None
     if parts.scheme.lower() not in ("http", "https"):
         if not parts.scheme and not url.startswith("/"):
             raise UsageError(f"not an absolute http(s) URL: {url!r} (did you mean https://{url}?)")
@@ -287,6 +290,7 @@ def build_auth(
     auth_timeout: float,
     log: LogSink | None,
     store: CredentialStore | None,
+    client: httpx.Client | httpx.AsyncClient | None = None,
 ) -> httpx.Auth | None:
     if auth is None or auth is False:
         return None
@@ -302,6 +306,7 @@ def build_auth(
         auth_timeout=auth_timeout,
         log=log,
         interactive=interactive,
+        client=client,
     )
 
 

@@ -126,7 +126,8 @@ class _FetcherBase(Generic[_Client]):
     def auth(self) -> httpx.Auth | None:
         """The ``httpx.Auth`` used for every request, built on first use so that
         merely creating a fetcher never imports the OAuth machinery."""
-        return build_auth(self._auth_setting, **self._auth_options)
+        # OAuth's own requests share this fetcher's connection pool and settings.
+        return build_auth(self._auth_setting, client=self._client, **self._auth_options)
 
     def _hooks(self, on_request: Callable[..., Any], on_response: Callable[..., Any]) -> dict[str, list[Any]]:
         """httpx event hooks for ``log``: none at all when nobody listens."""

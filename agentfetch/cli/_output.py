@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .._options import CONSENT_CHOICES, LogSink, consent_from_env
+from .._options import CONSENT_CHOICES, CONSENT_ENV, LogSink, consent_from_env
 from ..errors import AgentFetchError, UsageError
 
 if TYPE_CHECKING:
@@ -108,8 +108,10 @@ def verbose_sink(enabled: bool) -> LogSink | None:
 
 
 def cli_consent(value: str | None) -> str:
-    """``--consent``, else ``$AGENTFETCH_CONSENT``, else ``ask``; anything else is a usage error."""
+    """``--consent``, else ``$AGENTFETCH_CONSENT``, else ``ask``; anything else is a usage error
+    that names where the bad value came from."""
     consent = consent_from_env(value)
     if consent not in CONSENT_CHOICES:
-        raise UsageError(f"--consent must be allow, deny or ask, not {consent!r}")
+        source = "--consent" if value else CONSENT_ENV
+        raise UsageError(f"{source} must be allow, deny or ask, not {consent!r}")
     return consent

@@ -6,9 +6,9 @@ import json
 import logging
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ._api import PageStore
 from ._authserver import AuthorizationServer
@@ -48,6 +48,7 @@ class DemoApp:
         self.service_token = ServiceToken.generate("demo-ci")
         #: Set once the socket is bound: ``http://127.0.0.1:PORT``.
         self.origin = ""
+        self._unreachable: Any = None  # the socket behind unreachable_issuer, once asked for
         self.audit_path = audit_path
         self._log_lock = threading.Lock()
         self._requests: list[RequestRecord] = []
@@ -62,6 +63,16 @@ class DemoApp:
     @property
     def broken_issuer(self) -> str:
         return self.origin + BROKEN_AS_PATH
+
+    @property
+    def unreachable_issuer(self) -> str:
+        """An issuer on a loopback port that is bound but never listens: connections are refused."""
+        if self._unreachable is None:
+            import socket
+
+            self._unreachable = socket.socket()
+            self._unreachable.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{self._unreachable.getsockname()[1]}"
 
     @property
     def alias_origin(self) -> str:
@@ -104,7 +115,7 @@ class DemoApp:
     def _record(self, req: Request, response: Response, remote: str) -> None:
         record = RequestRecord(req.sent_method, req.path, response.status, response.user, response.client_id)
         entry: dict[str, object] = {
-            "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "method": req.sent_method,
             "path": req.path,
             "status": response.status,

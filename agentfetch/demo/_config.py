@@ -53,6 +53,7 @@ FAULTS: dict[str, str] = {
     "opaque_tokens": "Access tokens are opaque strings (oauth:...), not JWTs.",
     "no_offline_access": "offline_access is not offered: it is dropped from grants and no refresh token is issued.",
     "first_as_broken": "PRM lists a broken authorization server first; its metadata answers 503.",
+    "first_as_unreachable": "PRM lists an authorization server first that refuses connections.",
     "always_redirect": "Unauthenticated GETs from programs also get a 302, to a login page on another origin; "
                        "the PRM well-known URLs still answer.",
     "catalog_loop": "The directory's nested API catalog lists the host's catalog as an item: a cycle (RFC 9727 §4).",
@@ -110,8 +111,8 @@ class DemoConfig:
     slow_endpoints: frozenset[str] = field(default_factory=frozenset)
     #: A path for the issuer identifier (``"/tenant1"``) so path-inserted RFC 8414 discovery is used.
     issuer_path: str = ""
-    #: RFC 8628 polling interval in seconds.
-    device_interval: int = 1
+    #: RFC 8628 polling interval in seconds (a fraction of a second makes long polls quick to test).
+    device_interval: float = 1
     device_code_lifetime: int = 600
     #: JSON-lines audit file; ``None`` puts it in a temporary directory.
     audit_path: Path | None = None
@@ -137,7 +138,9 @@ class DemoConfig:
         if unknown:
             raise ValueError(f"unknown slow endpoint(s): {', '.join(sorted(unknown))}")
         if self.slow_seconds > 0 and not self.slow_endpoints:
-            raise ValueError(f"slow_seconds needs slow_endpoints naming what is slow: {', '.join(sorted(SLOW_ENDPOINTS))}")
+            raise ValueError(
+                f"slow_seconds needs slow_endpoints naming what is slow: {', '.join(sorted(SLOW_ENDPOINTS))}"
+            )
         if self.issuer_path and (not self.issuer_path.startswith("/") or self.issuer_path.endswith("/")):
             raise ValueError("issuer_path must start with '/' and not end with one, e.g. '/tenant1'")
 

@@ -106,6 +106,8 @@ class Proxy:
         servers = [self.app.issuer]
         if cfg.has("first_as_broken"):
             servers.insert(0, self.app.broken_issuer)
+        if cfg.has("first_as_unreachable"):
+            servers.insert(0, self.app.unreachable_issuer)
         doc = {
             "resource": FOREIGN_AUDIENCE if cfg.has("prm_resource_mismatch") else resource,
             "authorization_servers": servers,

@@ -165,7 +165,7 @@ class DeviceAuthorization:
     scopes: tuple[str, ...]
     resource: str
     expires_at: float
-    interval: int
+    interval: float
     #: pending, approved, denied, used
     status: str = "pending"
     user: str | None = None

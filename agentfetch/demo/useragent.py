@@ -28,8 +28,8 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
-from .._urls import is_loopback_host
-from ..errors import AgentFetchError, AuthorizationError
+from .._urls import is_loopback_host, origin
+from ..errors import AgentFetchError, AuthorizationError, UsageError
 from ._config import DEMO_ONE_TIME_CODE, DEMO_USERS
 
 __all__ = ["ScriptedBrowser", "browser_command", "main", "walk"]
@@ -118,12 +118,16 @@ class _PageParser(HTMLParser):
             self.text.append(data.strip())
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    return parts.scheme, (parts.hostname or "").lower(), parts.port
+def _origin(url: str) -> tuple[str, str, int]:
+    """Scheme, host and port (agentfetch's one definition), also for a private-use scheme."""
+    try:
+        return origin(url)
+    except UsageError:
+        parts = urlsplit(url)
+        return parts.scheme, (parts.hostname or "").lower(), 0
 
 
-def _is_client_callback(target: str, visited: set[tuple[str, str, int | None]]) -> bool:
+def _is_client_callback(target: str, visited: set[tuple[str, str, int]]) -> bool:
     """A redirect that leaves the servers seen so far carrying an authorization response (RFC 6749
     §4.1.2: always ``code`` or ``error``) is the way back to the client. Anything else, such as a
     hop to a separate login domain, is followed like a browser would."""
@@ -192,13 +196,15 @@ def walk(
     password: str | None = None,
     approve: bool = True,
     timeout: float = 10.0,
+    deliver: bool = True,
 ) -> str:
     """Act as the human in the browser, from ``authorize_url`` to the redirect back to the client.
 
     Returns the redirect URL that left the authorization server, after GETting it so the
-    client's loopback listener received it. For flows that end on a page (RFC 8628 device
-    verification) returns that page's URL. Raises :class:`AuthorizationError` when a page
-    answers with an error or the login fails.
+    client's loopback listener received it (``deliver=False``: not GOT, as a browser on
+    another machine could not reach the listener; the human pastes it instead). For flows
+    that end on a page (RFC 8628 device verification) returns that page's URL. Raises
+    :class:`AuthorizationError` when a page answers with an error or the login fails.
     """
     import httpx
 
@@ -218,7 +224,8 @@ def walk(
             if response.is_redirect:
                 target = urljoin(url, response.headers["location"])
                 if _is_client_callback(target, visited):
-                    _deliver(client, target)
+                    if deliver:
+                        _deliver(client, target)
                     return target
                 visited.add(_origin(target))
                 method, url, data = "GET", target, None

@@ -104,7 +104,13 @@ class OAuth(httpx.Auth):
         client_name: str = "agentfetch",
         log: Callable[[str], None] | None = None,
         interactive: bool = True,
+        client: httpx.Client | httpx.AsyncClient | None = None,
     ) -> None:
+        """``client`` sends OAuth's own requests (metadata, registration, token, device
+        polling, revocation) for flows of its kind, sync or async; by default a client of
+        OAuth's own, built when a flow first needs one (httpx's defaults: the environment's
+        proxy and CA settings). The request being authorized always goes through the
+        client it was sent with."""
         if not (isinstance(auth_timeout, (int, float)) and auth_timeout > 0):
             raise UsageError(f"auth_timeout must be a positive number of seconds, not {auth_timeout!r}")
         self._store = store
@@ -116,6 +122,7 @@ class OAuth(httpx.Auth):
         # Without a trace sink, the human still has to see where to sign in.
         self._notify = log if log is not None else _to_stderr
         self.interactive = interactive
+        self._client = client
 
     def __repr__(self) -> str:
         return f"OAuth(client_name={self.client_name!r}, interactive={self.interactive!r})"
@@ -142,7 +149,12 @@ class OAuth(httpx.Auth):
         )
 
     def _sync_driver(self, store: CredentialStore) -> SyncDriver:
-        return SyncDriver(store, self._consent, self._open_browser, self._log)
+        client = self._client if isinstance(self._client, httpx.Client) else None
+        return SyncDriver(store, self._consent, self._open_browser, self._log, client)
+
+    def _async_driver(self, store: CredentialStore) -> AsyncDriver:
+        client = self._client if isinstance(self._client, httpx.AsyncClient) else None
+        return AsyncDriver(store, self._consent, self._open_browser, self._log, client)
 
     # -- httpx.Auth ---------------------------------------------------------------------
 
@@ -154,8 +166,7 @@ class OAuth(httpx.Auth):
 
     def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         settings = self._settings()
-        driver = AsyncDriver(settings.store, self._consent, self._open_browser, self._log)
-        return driver.auth_flow(Core(settings).auth_flow(request), request)
+        return self._async_driver(settings.store).auth_flow(Core(settings).auth_flow(request), request)
 
     # -- `agentfetch auth` (sync, on the caller's client) -----------------------------------
 

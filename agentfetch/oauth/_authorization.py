@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from .._urls import redact_url
-from ..errors import AgentFetchError, AuthorizationError, SecurityError
+from ..errors import AgentFetchError, AuthorizationError, NetworkError, SecurityError
 from ..store import Credential
 from ._client_identity import plan_client
 from ._discovery import authorization_server, protected_resource
@@ -63,7 +63,7 @@ def authorize(
         try:
             server = yield from authorization_server(s, issuer, request)
             client_plan = plan_client(s, server)
-        except (AuthorizationError, SecurityError) as exc:
+        except (AuthorizationError, SecurityError, NetworkError) as exc:
             s.log(f"AS: {redact_url(issuer)} unusable: {exc.message}")
             failures.append(exc)
             continue

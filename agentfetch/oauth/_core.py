@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from .._urls import redact_url, shorten
-from ..errors import AuthorizationError, StoreError
+from .._urls import origin, redact_url, shorten
+from ..errors import AuthorizationError, StoreError, UsageError
 from ._steps import Flow, Settings, expiring, scope_tuple, union
 from .binding import may_send_token
 
@@ -234,15 +234,16 @@ _LOGIN_HINTS = ("login", "signin", "sign-in", "sign_in", "sso", "auth", "saml", 
 
 
 def _looks_like_login_redirect(request: httpx.Request, response: httpx.Response) -> bool:
-    """A temporary redirect of a GET to another host whose URL reads like a sign-in page."""
+    """A temporary redirect of a GET to another origin (scheme, host and port: a login
+    page on the same host and another port counts) whose URL reads like a sign-in page."""
     if request.method != "GET" or response.status_code not in (302, 303, 307):
         return False
     location = response.headers.get("location", "")
     try:
         target = request.url.join(location)
-    except (httpx.InvalidURL, ValueError):
-        return False
-    if target.host == request.url.host:
+        if origin(str(target)) == origin(str(request.url)):
+            return False
+    except (httpx.InvalidURL, ValueError, UsageError):  # not an http(s) URL: not a login page we can act on
         return False
     text = (target.host + target.path + "?" + target.query.decode("ascii", "replace")).lower()
     return any(hint in text for hint in _LOGIN_HINTS)

@@ -1,7 +1,16 @@
 """The two drivers of the sans-IO core: the only code that differs between sync and async.
 
-A driver sends the core's requests through the caller's client and performs its
+A driver hands the request being authorized (and its retries) back to httpx,
+sends OAuth's own requests (metadata, registration, token, device polling,
+revocation) itself through a client of its own, and performs the core's
 interactions (consent, browser, callback, locks, sleep), blocking or awaiting.
+
+OAuth's own requests never go through httpx's auth machinery: httpx counts every
+request an ``httpx.Auth`` flow yields against ``max_redirects`` (20), so a device
+flow polled every 5 s would end in "too many redirects" after a minute and a half.
+The client is the caller's when one is handed over (the ``Fetcher`` hands its own),
+else one built when first needed and closed with the flow.
+
 :class:`SyncDriver` and :class:`AsyncDriver` are intended twins, line for line:
 a change to one belongs in the other. Each ``match`` ends in ``assert_never``,
 so an interaction one of them does not handle is a type error.
@@ -15,6 +24,7 @@ from typing import Any, Generic, TypeGuard, TypeVar, assert_never
 
 import httpx
 
+from .._options import DEFAULT_TIMEOUT
 from .._urls import redact_url
 from ..errors import AgentFetchError, AuthorizationError, FetchTimeout, NetworkError
 from ..store import CredentialStore
@@ -22,15 +32,19 @@ from ._http import MAX_BODY
 from ._steps import AcquireLock, AskConsent, Flow, Interaction, OpenBrowser, ReleaseLock, Sleep, WaitForCallback
 from .consent import ConsentCallback, ConsentRequest
 
-__all__ = ["SyncDriver", "AsyncDriver", "check_size"]
+__all__ = ["SyncDriver", "AsyncDriver", "check_size", "send", "asend"]
 
 T = TypeVar("T")
 #: The lock type a driver holds: a context manager (sync) or an async one.
 L = TypeVar("L")
+#: The client type a driver sends OAuth's own requests with.
+C = TypeVar("C", httpx.Client, httpx.AsyncClient)
 
 
-class _Driver(Generic[L]):
-    """What both drivers share: the collaborators, and the locks a run holds."""
+class _Driver(Generic[L, C]):
+    """What both drivers share: the collaborators, the locks a run holds, and the
+    client for OAuth's own requests (``client``, else one of the driver's own,
+    built when first needed and closed with the run)."""
 
     def __init__(
         self,
@@ -38,12 +52,15 @@ class _Driver(Generic[L]):
         consent: ConsentCallback,
         open_browser: Callable[[str], bool],
         log: Callable[[str], None],
+        client: C | None = None,
     ) -> None:
         self.store = store
         self.consent = consent
         self.open_browser = open_browser
         self.log = log
         self.locks: dict[str, L] = {}
+        self.client: C | None = client
+        self._own_client: C | None = None
 
     def browser(self, url: str) -> bool:
         try:
@@ -58,25 +75,36 @@ class _Driver(Generic[L]):
         return self.consent(request)
 
 
-class SyncDriver(_Driver[AbstractContextManager[None]]):
+class SyncDriver(_Driver[AbstractContextManager[None], httpx.Client]):
     """Blocking twin of :class:`AsyncDriver`."""
 
+    def http(self) -> httpx.Client:
+        """The client for OAuth's own requests."""
+        if self.client is not None:
+            return self.client
+        if self._own_client is None:
+            self._own_client = httpx.Client(timeout=DEFAULT_TIMEOUT, follow_redirects=False)
+        return self._own_client
+
     def auth_flow(self, flow: Flow[None], request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        """``httpx.Auth.sync_auth_flow``: requests go back through the caller's client."""
+        """``httpx.Auth.sync_auth_flow``: only ``request`` (and its retries) goes back to httpx."""
         request.read()  # what httpx.Auth does for requires_request_body: it is sent again after sign-in
         try:
             outcome: Any = None
+            failure: AgentFetchError | None = None
             while True:
                 try:
-                    step = flow.send(outcome)
+                    step = flow.throw(failure) if failure is not None else flow.send(outcome)
                 except StopIteration:
                     return
-                if isinstance(step, httpx.Request):
-                    response = yield step
-                    if step is not request:
-                        check_size(response)
-                        response.read()
-                    outcome = response
+                failure = None
+                if step is request:
+                    outcome = yield step
+                elif isinstance(step, httpx.Request):
+                    try:
+                        outcome = send(self.http(), step)
+                    except NetworkError as exc:
+                        failure = exc  # the core decides: another authorization server may answer
                 else:
                     outcome = self.perform(step)
         finally:
@@ -85,6 +113,7 @@ class SyncDriver(_Driver[AbstractContextManager[None]]):
 
     def run(self, client: httpx.Client, flow: Flow[T]) -> T:
         """Drive a command's flow to its return value, sending with ``client`` (sync only)."""
+        self.client = client
         try:
             outcome: Any = None
             failure: AgentFetchError | None = None
@@ -140,29 +169,44 @@ class SyncDriver(_Driver[AbstractContextManager[None]]):
     def close(self) -> None:
         for name in list(self.locks):
             self.perform(ReleaseLock(name))
+        if self._own_client is not None:
+            self._own_client.close()
+            self._own_client = None
 
 
-class AsyncDriver(_Driver[AbstractAsyncContextManager[None]]):
-    """Awaiting twin of :class:`SyncDriver`; blocking callbacks run in a thread."""
+class AsyncDriver(_Driver[AbstractAsyncContextManager[None], httpx.AsyncClient]):
+    """Awaiting twin of :class:`SyncDriver`; blocking callbacks run in a thread.
+    A client of its own is built in the event loop that uses it."""
+
+    def http(self) -> httpx.AsyncClient:
+        """The client for OAuth's own requests."""
+        if self.client is not None:
+            return self.client
+        if self._own_client is None:
+            self._own_client = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, follow_redirects=False)
+        return self._own_client
 
     async def auth_flow(
         self, flow: Flow[None], request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        """``httpx.Auth.async_auth_flow``: requests go back through the caller's client."""
+        """``httpx.Auth.async_auth_flow``: only ``request`` (and its retries) goes back to httpx."""
         await request.aread()  # what httpx.Auth does for requires_request_body: it is sent again after sign-in
         try:
             outcome: Any = None
+            failure: AgentFetchError | None = None
             while True:
                 try:
-                    step = flow.send(outcome)
+                    step = flow.throw(failure) if failure is not None else flow.send(outcome)
                 except StopIteration:
                     return
-                if isinstance(step, httpx.Request):
-                    response = yield step
-                    if step is not request:
-                        check_size(response)
-                        await response.aread()
-                    outcome = response
+                failure = None
+                if step is request:
+                    outcome = yield step
+                elif isinstance(step, httpx.Request):
+                    try:
+                        outcome = await asend(self.http(), step)
+                    except NetworkError as exc:
+                        failure = exc  # the core decides: another authorization server may answer
                 else:
                     outcome = await self.perform(step)
         finally:
@@ -202,6 +246,9 @@ class AsyncDriver(_Driver[AbstractAsyncContextManager[None]]):
     async def close(self) -> None:
         for name in list(self.locks):
             await self.perform(ReleaseLock(name))
+        if self._own_client is not None:
+            await self._own_client.aclose()
+            self._own_client = None
 
 
 def _is_awaitable(value: object) -> TypeGuard[Awaitable[Any]]:
@@ -224,23 +271,44 @@ def check_size(response: httpx.Response) -> None:
 
 
 def send(client: httpx.Client, request: httpx.Request) -> httpx.Response:
-    """One of a command's requests, on the caller's client, body read (and capped)."""
+    """One of OAuth's own requests, body read (and capped); transport failures as NetworkError."""
     # Requests built outside the client carry no timeout: give them the client's.
     request.extensions.setdefault("timeout", client.timeout.as_dict())
     try:
-        # auth=None: these are OAuth's own requests, never to be wrapped in OAuth again.
-        response = client.send(request, auth=None, stream=True)
+        # auth=None: OAuth's own requests are never wrapped in OAuth again, and never
+        # follow a redirect (a token endpoint that redirects is not followed blindly).
+        response = client.send(request, auth=None, stream=True, follow_redirects=False)
         try:
             if not _body_unneeded(request, response):
                 check_size(response)
                 response.read()
         finally:
             response.close()
-    except httpx.TimeoutException as exc:
-        raise FetchTimeout(f"timed out talking to {redact_url(request.url)}") from exc
     except httpx.TransportError as exc:
-        raise NetworkError(f"cannot reach {redact_url(request.url)}: {type(exc).__name__}") from exc
+        raise _transport_failure(request, exc) from exc
     return response
+
+
+async def asend(client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
+    """The awaiting twin of :func:`send`."""
+    request.extensions.setdefault("timeout", client.timeout.as_dict())
+    try:
+        response = await client.send(request, auth=None, stream=True, follow_redirects=False)
+        try:
+            if not _body_unneeded(request, response):
+                check_size(response)
+                await response.aread()
+        finally:
+            await response.aclose()
+    except httpx.TransportError as exc:
+        raise _transport_failure(request, exc) from exc
+    return response
+
+
+def _transport_failure(request: httpx.Request, exc: httpx.TransportError) -> NetworkError:
+    if isinstance(exc, httpx.TimeoutException):
+        return FetchTimeout(f"timed out talking to {redact_url(request.url)}")
+    return NetworkError(f"cannot reach {redact_url(request.url)}: {type(exc).__name__}")
 
 
 def _body_unneeded(request: httpx.Request, response: httpx.Response) -> bool:

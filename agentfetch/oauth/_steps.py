@@ -42,6 +42,7 @@ __all__ = [
     "Attempt",
     "EXPIRY_SKEW",
     "expiring",
+    "refresh_margin",
     "scope_tuple",
     "union",
     "resource_lock",
@@ -50,7 +51,8 @@ __all__ = [
 ]
 
 #: Refresh this long before the recorded expiry, for clock skew and transit time;
-#: a tenth of the lifetime (at least 5 s) for tokens that live under ten minutes.
+#: for tokens that live under ten minutes a tenth of the lifetime, at least 5 s but
+#: never more than half the lifetime (see :func:`refresh_margin`).
 EXPIRY_SKEW = 60.0
 
 
@@ -141,13 +143,22 @@ class Attempt:
     template: httpx.Request | None
 
 
+def refresh_margin(lifetime: float) -> float:
+    """How long before its expiry a token that lives ``lifetime`` seconds is refreshed.
+
+    Always strictly below the lifetime: a margin as long as the lifetime would make
+    every use refresh first, and ten processes sharing a 5 s token do ten refreshes
+    instead of one (each sees the token another just refreshed as already due)."""
+    return min(EXPIRY_SKEW, max(min(5.0, lifetime / 2), lifetime / 10))
+
+
 def expiring(credential: Credential) -> bool:
-    """Due for a refresh: within the skew margin of its recorded expiry."""
+    """Due for a refresh: within :func:`refresh_margin` of its recorded expiry."""
     expires_at = credential.tokens.expires_at
     if expires_at is None:
         return False
     lifetime = expires_at - credential.updated_at
-    return credential.tokens.expires_within(min(EXPIRY_SKEW, max(5.0, lifetime / 10)))
+    return credential.tokens.expires_within(refresh_margin(lifetime))
 
 
 def scope_tuple(text: str | None) -> tuple[str, ...]:

@@ -111,3 +111,17 @@ def test_no_arguments_prints_usage():
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert "usage: agentfetch" in proc.stderr
+
+
+@pytest.mark.parametrize("args", [("http://[::1:bad/",), ("auth", "login", "http://[::1:bad/")])
+def test_an_unbalanced_ipv6_bracket_is_a_usage_error(args, isolated_home):
+    proc = run_cli(*args)
+    assert proc.returncode == 2, proc.stderr
+    assert "invalid URL" in proc.stderr and "internal error" not in proc.stderr
+
+
+@pytest.mark.parametrize("args", [("http://127.0.0.1:9/x",), ("auth", "login", "http://127.0.0.1:9/x")])
+def test_a_bad_consent_variable_is_named(args, isolated_home):
+    proc = run_cli(*args, env={"AGENTFETCH_CONSENT": "sometimes"})
+    assert proc.returncode == 2, proc.stderr
+    assert "AGENTFETCH_CONSENT must be allow, deny or ask, not 'sometimes'" in proc.stderr

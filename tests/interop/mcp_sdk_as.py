@@ -30,20 +30,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
-
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 import uvicorn
-from pydantic import AnyHttpUrl
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.middleware.authentication import AuthenticationMiddleware
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
-
 from mcp.server.auth.middleware.auth_context import AuthContextMiddleware, get_access_token
 from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend, RequireAuthMiddleware
 from mcp.server.auth.provider import (
@@ -58,6 +48,14 @@ from mcp.server.auth.provider import (
 from mcp.server.auth.routes import build_resource_metadata_url, create_auth_routes, create_protected_resource_routes
 from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
+from pydantic import AnyHttpUrl
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 USERS = {"alice": "wonderland", "bob": "builder"}
 
@@ -368,6 +366,22 @@ class ScopeChallengingRequireAuth(RequireAuthMiddleware):
         await super()._send_auth_error(with_scope, status_code, error, description)
 
 
+class _LoginRedirect:
+    """ASGI middleware: page requests without credentials are sent to a login page."""
+
+    def __init__(self, app: ASGIApp, login_url: str) -> None:
+        self.app = app
+        self.login_url = login_url
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope.get("headers") or []) if scope["type"] == "http" else {}
+        if scope["type"] == "http" and scope["path"].startswith("/docs/") and b"authorization" not in headers:
+            target = f"{self.login_url}?{urlencode({'next': scope['path']})}"
+            await RedirectResponse(target, status_code=302)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def _reserve_port() -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -406,6 +420,9 @@ class McpSdkServers:
     ``http://127.0.0.1:P/``, instead of ``AuthSettings.issuer_url`` (which keeps the empty path).
     ``prm_issuer_trailing_slash``: the same for the PRM's ``authorization_servers``.
     ``challenge_scope``: the resource's challenges carry ``scope`` (the SDK's do not).
+    ``login_redirect``: a request for a page without ``Authorization`` gets a ``302`` to the
+    authorization server's login page, on the same host and another port, as a proxy that takes
+    every client for a browser would answer (the PRM still answers).
     ``resource_path``: the resource identifier's path (``resource_server_url``); the pages are
     always under ``/docs/``, so ``""`` or ``"/"`` make the whole origin the resource.
     ``valid_scopes``: ``ClientRegistrationOptions.valid_scopes``, which is also the metadata's
@@ -418,6 +435,7 @@ class McpSdkServers:
     issuer_trailing_slash: bool = False
     prm_issuer_trailing_slash: bool = False
     challenge_scope: bool = False
+    login_redirect: bool = False
     resource_path: str = "/docs"
     hits: list[Hit] = field(default_factory=list)
 
@@ -476,7 +494,8 @@ class McpSdkServers:
             ],
         )
         self._as = _Uvicorn(_RequestLog(as_app, self.hits, "AS"), self._as_sock)
-        self._rs = _Uvicorn(_RequestLog(rs_app, self.hits, "RS"), self._rs_sock)
+        rs_front: ASGIApp = _LoginRedirect(rs_app, as_base + "/login") if self.login_redirect else rs_app
+        self._rs = _Uvicorn(_RequestLog(rs_front, self.hits, "RS"), self._rs_sock)
         self.as_base, self.rs_base = as_base, rs_base
 
     def url(self, path: str = "page") -> str:

@@ -209,9 +209,10 @@ def test_refresh_when_the_sdk_resource_server_says_invalid_token(
 def test_refresh_before_expiry_in_a_later_process_needs_no_discovery(
     servers: McpSdkServers, browser: ScriptedBrowser, trace: list[str], store: Any
 ) -> None:
-    servers.provider.access_ttl = 5  # inside agentfetch's refresh margin: the next fetch refreshes first
+    servers.provider.access_ttl = 5  # half of it is agentfetch's refresh margin: due after 2.5 s
     with httpx.Client(auth=make_auth(store, browser, trace)) as client:
         assert client.get(servers.url()).status_code == 200
+    time.sleep(2.6)
     servers.clear_hits()
     with httpx.Client(auth=make_auth(store, browser, [])) as client:
         assert client.get(servers.url()).status_code == 200
@@ -571,3 +572,35 @@ def test_cli_fetch_then_logout_with_the_user_agent_as_browser(servers: McpSdkSer
     assert servers.provider.access_tokens == {} and servers.provider.refresh_tokens == {}
     again = run(servers.url(), "--consent", "deny")
     assert again.returncode == 5  # nothing stored any more: authorization needed, and refused
+
+
+# -- a login redirect to the same host on another port ------------------------------------------
+
+
+def test_a_login_redirect_to_another_port_of_the_same_host_is_checked_for_prm_first(
+    browser: ScriptedBrowser, trace: list[str], store: Any
+) -> None:
+    # The resource answers a program's unauthenticated GET with a 302 to the authorization server's
+    # login page: same host (127.0.0.1), another port, so another origin (RFC 6454). That is a login
+    # redirect (docs/protocol.md, login redirects): the resource's origin is asked for its PRM before
+    # the redirect is followed. Hosts alone compared equal here, and the login page came back as the page.
+    with McpSdkServers(login_redirect=True, resource_path="") as servers:
+        plain = httpx.get(servers.url())
+        target = urlsplit(plain.headers["location"])
+        assert plain.status_code == 302 and target.hostname == "127.0.0.1" and target.path == "/login"
+        assert target.port != urlsplit(servers.url()).port
+        servers.clear_hits()
+        with agentfetch.Fetcher(consent="allow", open_browser=browser, log=trace.append, auth_timeout=10.0,
+                                store=store) as fetcher:
+            page = fetcher.fetch(servers.url())
+        assert page.status == 200 and "MCP SDK protected page /docs/page for alice" in page.markdown
+        assert servers.agent_hits() == [
+            ("RS", "GET", "/docs/page", 302),
+            ("RS", "GET", "/.well-known/oauth-protected-resource/docs/page", 404),
+            ("RS", "GET", "/.well-known/oauth-protected-resource", 200),
+            ("AS", "GET", ASM, 200),
+            ("AS", "POST", "/register", 201),
+            ("AS", "POST", "/token", 200),
+            ("RS", "GET", "/docs/page", 200),
+        ]
+        assert any("to a login page, but" in line for line in trace)

@@ -81,3 +81,15 @@ def as_metadata(issuer: str = "https://as/t1", **changes: object) -> dict:
     }
     document.update(changes)
     return {k: v for k, v in document.items() if v is not None}
+
+
+def sleep_until_due(store: Any) -> None:
+    """Wait until the one stored credential is due for a refresh: past its margin, not yet expired."""
+    import time
+
+    from agentfetch.oauth._steps import refresh_margin
+
+    (credential,) = store.list()
+    expires_at = credential.tokens.expires_at
+    due = expires_at - refresh_margin(expires_at - credential.updated_at)
+    time.sleep(max(0.0, due - time.time() + 0.1))

@@ -438,5 +438,10 @@ def test_refresh_margin_scales_with_short_lifetimes() -> None:
 
     assert not expiring(credential(3600, 61)) and expiring(credential(3600, 59))
     assert not expiring(credential(30, 20)) and expiring(credential(30, 4))  # 30 s tokens: 5 s margin
-    assert expiring(credential(5, 5))  # lifetime at the margin: refresh before every use
+    # A margin is always below the lifetime: a fresh 5 s token is not due (half of it is the margin).
+    assert not expiring(credential(5, 5)) and not expiring(credential(5, 2.6)) and expiring(credential(5, 2.4))
+    assert not expiring(credential(1, 1)) and expiring(credential(1, 0.4))
+    from agentfetch.oauth._steps import refresh_margin
+
+    assert all(0 < refresh_margin(life) < life for life in (0.5, 1, 5, 9.9, 10, 30, 60, 600, 3600, 86400))
     assert not expiring(Credential(CredentialKey("a", "r", "c"), TokenSet("t"), "https://as/token"))

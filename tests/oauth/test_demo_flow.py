@@ -20,7 +20,7 @@ from agentfetch.errors import (
 )
 from agentfetch.oauth import OAuth
 
-from .conftest import agent_requests
+from .conftest import agent_requests, sleep_until_due
 
 PRM = "/.well-known/oauth-protected-resource"
 ASM = "/.well-known/oauth-authorization-server"
@@ -88,9 +88,10 @@ def test_refresh_when_the_resource_says_invalid_token(demo: Any, make_auth: Any,
 
 
 def test_refresh_before_expiry_after_a_restart(demo: Any, make_auth: Any, browser: Any, store: Any) -> None:
-    demo.reconfigure(token_lifetime=5)  # inside the refresh skew: every later fetch refreshes first
+    demo.reconfigure(token_lifetime=5)
     with httpx.Client(auth=make_auth()) as client:
         client.get(demo.url)
+    sleep_until_due(store)  # 2.5 s: half a short lifetime is its margin
     demo.clear_requests()
     with httpx.Client(auth=make_auth()) as client:  # no discovery: the credential knows its token endpoint
         assert client.get(demo.url).status_code == 200
@@ -209,6 +210,7 @@ def test_faults_are_refused_and_nothing_is_stored(
         "loopback_ip_only_redirect",
         "opaque_tokens",
         "first_as_broken",
+        "first_as_unreachable",
     ],
 )
 def test_interop_faults_still_succeed(demo: Any, make_auth: Any, browser: Any, store: Any, fault: str) -> None:
@@ -269,7 +271,9 @@ async def test_async_client_full_flow_then_cached(demo: Any, make_auth: Any, bro
     assert len(browser.opened) == 1
 
 
-def test_secrets_never_reach_the_trace_or_errors(demo: Any, make_auth: Any, browser: Any, store: Any, trace: Any) -> None:
+def test_secrets_never_reach_the_trace_or_errors(
+    demo: Any, make_auth: Any, browser: Any, store: Any, trace: Any
+) -> None:
     with httpx.Client(auth=make_auth()) as client:
         client.get(demo.url)
         demo.expire_tokens()
@@ -286,7 +290,9 @@ def test_secrets_never_reach_the_trace_or_errors(demo: Any, make_auth: Any, brow
     text = trace.text + str(info.value) + repr(info.value) + repr(store.list())
     for secret in secrets:
         assert secret not in text
-    for step in ("challenge:", "PRM:", "AS metadata:", "registration:", "consent:", "browser:", "callback:", "token:", "retry:"):
+    steps = ("challenge:", "PRM:", "AS metadata:", "registration:", "consent:", "browser:", "callback:", "token:",
+             "retry:")
+    for step in steps:
         assert step in trace.text
 
 

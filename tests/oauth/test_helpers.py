@@ -9,7 +9,7 @@ import pytest
 
 from agentfetch.errors import AuthorizationError, UsageError
 
-from .conftest import agent_requests
+from .conftest import agent_requests, sleep_until_due
 
 
 def test_login_without_a_prior_fetch_then_token_then_logout(
@@ -59,6 +59,7 @@ def test_access_token_refreshes_when_expiring(demo: Any, make_auth: Any, store: 
     auth = make_auth()
     with httpx.Client() as client:
         first = auth.login(client, demo.url).tokens.access_token
+        sleep_until_due(store)
         demo.clear_requests()
         second = auth.access_token(client, demo.url)
     assert second != first

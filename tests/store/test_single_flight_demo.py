@@ -94,3 +94,54 @@ async def test_fifty_async_fetches_share_one_sign_in_and_one_refresh(
         pages = await asyncio.gather(*(fetcher.fetch(demo.url) for _ in range(COROUTINES)))
         assert all("Acme" in page.markdown for page in pages)
         assert _counts(demo) == {"register": 0, "authorize": 0, "token": 1}
+
+
+# Each agent imports everything first, then waits on stdin, so that all ten ask for the page
+# within milliseconds of each other: the race the refresh lock must settle.
+_AT_THE_LINE = (
+    "import sys\n"
+    "import agentfetch.api, agentfetch.oauth, agentfetch.store, agentfetch.cli.fetch as cli\n"
+    "sys.stdin.read(1)\n"
+    "sys.exit(cli.main(sys.argv[1:]))\n"
+)
+
+
+@pytest.mark.slow
+def test_ten_processes_on_a_five_second_token_do_one_refresh(demo: Any, tmp_path: Path) -> None:
+    """A token that lives 5 s is refreshed once it is within its margin (under its lifetime),
+    by one of the ten processes; the others use what that one stored."""
+    import time
+
+    from agentfetch.store import open_store
+
+    demo.reconfigure(token_lifetime=5)
+    home = tmp_path / "home"
+    signed_in = subprocess.run(
+        [sys.executable, "-m", "agentfetch", "--consent", "allow", demo.url],
+        env=_env(home), capture_output=True, text=True, timeout=120,
+    )
+    assert signed_in.returncode == 0, signed_in.stderr[-500:]
+    (credential,) = open_store(backend="file", home=home).list()
+    issued = credential.updated_at
+    assert credential.tokens.expires_at is not None and credential.tokens.expires_at - issued <= 5.5
+    assert demo.count("/oauth/token", method="POST") == 1
+
+    agents = [
+        subprocess.Popen([sys.executable, "-c", _AT_THE_LINE, "--consent", "deny", demo.url], env=_env(home),
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(10)
+    ]
+    # Due for a refresh (past its margin) but not expired: every agent sees the same due token.
+    time.sleep(max(0.0, issued + 3.2 - time.time()))
+    demo.clear_requests()
+    for agent in agents:  # all at once: communicate() would release them one after the other
+        assert agent.stdin is not None
+        agent.stdin.write("go")
+        agent.stdin.close()
+    results = [(agent.stdout.read(), agent.stderr.read()) for agent in agents if agent.stdout and agent.stderr]
+    for agent in agents:
+        agent.wait(timeout=120)
+    assert [agent.returncode for agent in agents] == [0] * 10, [err[-500:] for _, err in results]
+    assert all("Acme" in out for out, _ in results)
+    assert demo.count("/oauth/token", method="POST") == 1  # one refresh, shared
+    assert demo.count("/oauth/authorize") == 0
