@@ -33,7 +33,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .api import AsyncFetcher, Fetcher, FetchResult, afetch, fetch
+    from .api import AsyncFetcher, Fetcher, FetchResult, afetch, arequest, fetch, request
     from .apis import ApiCatalog, adiscover_apis, discover_apis
     from .integrations.spec import tool_spec
     from .oauth import OAuth
@@ -45,6 +45,8 @@ __all__ = [
     "Fetcher",
     "AsyncFetcher",
     "FetchResult",
+    "request",
+    "arequest",
     "discover_apis",
     "adiscover_apis",
     "ApiCatalog",
@@ -76,6 +78,8 @@ _LAZY = {
     "Fetcher": "api",
     "AsyncFetcher": "api",
     "FetchResult": "api",
+    "request": "api",
+    "arequest": "api",
     "discover_apis": "apis",
     "adiscover_apis": "apis",
     "ApiCatalog": "apis",
