@@ -33,9 +33,17 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .api import AsyncFetcher, Fetcher, FetchResult, afetch, arequest, fetch, request
+    from .api import (
+        AsyncFetcher,
+        Fetcher,
+        FetchResult,
+        afetch,
+        arequest,
+        fetch,
+        request,
+    )
     from .apis import ApiCatalog, adiscover_apis, discover_apis
-    from .integrations.spec import tool_spec
+    from .integrations.spec import tool_spec, tool_specs
     from .oauth import OAuth
 
 __all__ = [
@@ -52,6 +60,7 @@ __all__ = [
     "ApiCatalog",
     "OAuth",
     "tool_spec",
+    "tool_specs",
     "AgentFetchError",
     "UsageError",
     "NetworkError",
@@ -85,6 +94,7 @@ _LAZY = {
     "ApiCatalog": "apis",
     "OAuth": "oauth",
     "tool_spec": "integrations.spec",
+    "tool_specs": "integrations.spec",
 }
 
 

@@ -331,13 +331,13 @@ class FetchPlan:
         content_type = response.headers.get("content-type")
         final_url = str(response.url)
         raw, full_page, start_index = call.raw, call.full_page, call.start_index
+        metadata: dict[str, str] = {}
         if raw:
-            document_kind, title, metadata = "raw", None, {}
+            document_kind, title = "raw", None
             text = body.decode(response.encoding or "utf-8", errors="replace")
         elif not body and not call.raise_status:
             # An API's 204, a HEAD: nothing to convert, and no empty fence for a JSON content type.
             document_kind, title, text = "empty", None, ""
-            metadata: dict[str, str] = {}
         else:
             document = convert(
                 body,

@@ -18,4 +18,4 @@ def run_cli(*args: str, home: Path, input: str | None = None, timeout: float = 1
         full_env.pop(name, None)
     return subprocess.run([sys.executable, "-m", "agentfetch", *args], capture_output=True, text=True,
                           timeout=timeout, env=full_env, input=input,
-                          stdin=None if input is not None else subprocess.DEVNULL)
+                          stdin=None if input is not None else subprocess.DEVNULL, check=False)
