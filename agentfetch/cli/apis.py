@@ -34,11 +34,15 @@ def apis_command(
                      show_default=False),
     ] = None,
     no_auth: Annotated[bool, typer.Option("--no-auth", help="Never send or obtain credentials.")] = False,
-    timeout: Annotated[float, typer.Option("--timeout", min=0.001, help="Network timeout in seconds.")] = DEFAULT_TIMEOUT,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.001, help="Network timeout in seconds.")
+    ] = DEFAULT_TIMEOUT,
     auth_timeout: Annotated[
         float, typer.Option("--auth-timeout", min=1, help="Seconds to wait for the browser sign-in.")
     ] = DEFAULT_AUTH_TIMEOUT,
-    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Log each request on stderr (never tokens).")] = False,
+    verbose: Annotated[
+        bool, typer.Option("-v", "--verbose", help="Log each request on stderr (never tokens).")
+    ] = False,
 ) -> None:
     """List the APIs a host offers (RFC 9727 API catalog), signing in as you when it is protected."""
 
