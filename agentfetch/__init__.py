@@ -33,9 +33,17 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .api import AsyncFetcher, Fetcher, FetchResult, afetch, fetch
+    from .api import (
+        AsyncFetcher,
+        Fetcher,
+        FetchResult,
+        afetch,
+        arequest,
+        fetch,
+        request,
+    )
     from .apis import ApiCatalog, adiscover_apis, discover_apis
-    from .integrations.spec import tool_spec
+    from .integrations.spec import tool_spec, tool_specs
     from .oauth import OAuth
 
 __all__ = [
@@ -45,11 +53,14 @@ __all__ = [
     "Fetcher",
     "AsyncFetcher",
     "FetchResult",
+    "request",
+    "arequest",
     "discover_apis",
     "adiscover_apis",
     "ApiCatalog",
     "OAuth",
     "tool_spec",
+    "tool_specs",
     "AgentFetchError",
     "UsageError",
     "NetworkError",
@@ -76,11 +87,14 @@ _LAZY = {
     "Fetcher": "api",
     "AsyncFetcher": "api",
     "FetchResult": "api",
+    "request": "api",
+    "arequest": "api",
     "discover_apis": "apis",
     "adiscover_apis": "apis",
     "ApiCatalog": "apis",
     "OAuth": "oauth",
     "tool_spec": "integrations.spec",
+    "tool_specs": "integrations.spec",
 }
 
 

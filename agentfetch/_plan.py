@@ -7,6 +7,7 @@ the body cap, conversion, and the mapping of httpx failures to
 
 from __future__ import annotations
 
+import json as jsonlib
 import time
 from collections.abc import AsyncIterable, Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass
@@ -16,15 +17,14 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from ._options import ConsentOption, HeadersOption, LogSink
-from ._result import FetchResult
+from ._result import FetchResult, status_error
 from ._urls import TRACED_EXTENSION, origin, redact_url
 from ._version import __version__
 from .errors import (
     AgentFetchError,
-    AuthorizationError,
     FetchTimeout,
-    HTTPStatusError,
     NetworkError,
+    SecurityError,
     UsageError,
 )
 
@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 __all__ = [
     "ACCEPT",
     "MAX_REDIRECTS",
+    "MAX_REQUEST_BODY",
+    "NO_JSON",
     "USER_AGENT",
     "FetchCall",
     "FetchPlan",
@@ -57,6 +59,24 @@ MAX_REDIRECTS = 10
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Never carried across origins when the caller supplied them (-H).
 _CREDENTIAL_HEADERS = ("Authorization", "Cookie", "Proxy-Authorization")
+#: A request body is held in memory whole, so that it can be sent again after a sign-in:
+#: one larger than this is refused before anything is sent.
+MAX_REQUEST_BODY = 10_000_000
+#: RFC 9110 §9.2.1-§9.2.2: the methods a redirect or a retry may repeat without asking.
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+# Describe the body a redirect turned into a GET no longer has.
+_BODY_HEADERS = ("Content-Type", "Content-Length", "Content-Encoding", "Content-Language", "Content-Location",
+                 "Transfer-Encoding", "Digest", "Content-Digest")
+_TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
+class _NoJson:
+    def __repr__(self) -> str:
+        return "NO_JSON"
+
+
+#: ``request(json=...)`` left out (``None`` is a JSON value: ``null``).
+NO_JSON: Any = _NoJson()
 
 
 def validate_url(url: str) -> str:
@@ -129,7 +149,7 @@ def network_error(exc: httpx.HTTPError | httpx.InvalidURL, url: str) -> AgentFet
 
 @dataclass
 class FetchCall:
-    """One ``fetch()`` call's arguments, checked."""
+    """One ``fetch()`` or ``request()`` call's arguments, checked."""
 
     url: str
     max_length: int | None
@@ -137,6 +157,48 @@ class FetchCall:
     raw: bool
     full_page: bool | None
     headers: httpx.Headers
+    method: str = "GET"
+    body: bytes | None = None
+    #: ``fetch()`` raises on an error status; ``request()`` answers with it.
+    raise_status: bool = True
+
+
+def check_method(method: str) -> str:
+    """An RFC 9110 §9.1 method token, upper-cased (methods are case-sensitive; the standard ones are upper)."""
+    if not isinstance(method, str) or not method or not set(method) <= _TOKEN_CHARS:
+        raise UsageError(f"not an HTTP method: {method!r}")
+    method = method.upper()
+    if method == "CONNECT":
+        raise UsageError("CONNECT opens a tunnel, not a request agentfetch can make")
+    return method
+
+
+def request_body(content: bytes | bytearray | memoryview | str | None, json: Any,
+                 headers: httpx.Headers) -> bytes | None:
+    """The body of a ``request()`` as bytes, checked against :data:`MAX_REQUEST_BODY`; ``json``
+    sets ``Content-Type`` (and ``Accept``) unless the caller did."""
+    if content is not None and json is not NO_JSON:
+        raise UsageError("give content or json, not both")
+    if json is not NO_JSON:
+        try:
+            body: bytes | None = jsonlib.dumps(json, ensure_ascii=False, separators=(",", ":")).encode()
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"json body is not serialisable: {exc}") from None
+        headers.setdefault("Content-Type", "application/json")
+        headers.setdefault("Accept", "application/json, */*;q=0.5")
+    elif content is None:
+        body = None
+    elif isinstance(content, str):
+        body = content.encode()
+    elif isinstance(content, (bytes, bytearray, memoryview)):
+        body = bytes(content)
+    else:
+        raise UsageError(f"content must be bytes or str, not {type(content).__name__}: a body is held whole so "
+                         "that it can be sent again after a sign-in")
+    if body is not None and len(body) > MAX_REQUEST_BODY:
+        raise UsageError(f"the request body is {len(body)} bytes; at most {MAX_REQUEST_BODY} can be held for "
+                         "a retry after sign-in, so nothing was sent")
+    return body
 
 
 class FetchPlan:
@@ -187,25 +249,61 @@ class FetchPlan:
             raise UsageError("start_index must not be negative")
         return FetchCall(validate_url(url), max_length, start_index, raw, full_page, request_headers(headers))
 
+    def start_request(
+        self,
+        method: str,
+        url: str,
+        *,
+        content: bytes | bytearray | memoryview | str | None,
+        json: Any,
+        headers: HeadersOption,
+        max_length: int | None,
+        start_index: int,
+        raw: bool,
+    ) -> FetchCall:
+        call = self.start(url, max_length=max_length, start_index=start_index, raw=raw, full_page=None,
+                          headers=headers)
+        call.method = check_method(method)
+        call.body = request_body(content, json, call.headers)
+        call.raise_status = False
+        return call
+
     def requests(
         self, client: httpx.Client | httpx.AsyncClient, call: FetchCall
     ) -> Generator[httpx.Request, httpx.Response, httpx.Response]:
         """Yield each request of the redirect chain and receive its (streamed)
-        response; return the final response once its status is acceptable."""
+        response; return the final response (``fetch()``: once its status is acceptable)."""
         url, extra = call.url, call.headers
-        target, hops = url, 0
+        target, hops, method, body = url, 0, call.method, call.body
         while True:
             headers = httpx.Headers(self.caller_headers)
             headers.update(extra)
+            if body is None and method != call.method:
+                for name in _BODY_HEADERS:  # the fetcher's own headers may describe the body too
+                    headers.pop(name, None)
             # Caller-supplied credentials follow the httpx rule: never to another origin.
             if origin(target) != origin(url):
                 for name in _CREDENTIAL_HEADERS:
                     headers.pop(name, None)
-            response = yield client.build_request("GET", target, headers=headers)
+            response = yield client.build_request(method, target, headers=headers, content=body)
             next_target = self._next_hop(response, hops)
             if next_target is None:
-                self.check_status(response)
+                if call.raise_status:
+                    self.check_status(response)
                 return response
+            status = response.status_code
+            if status in (301, 302, 303) and method not in ("GET", "HEAD"):
+                # RFC 9110 §15.4.2-§15.4.4: what browsers do; the new request has no body.
+                self.trace(f"redirect {status}: {method} becomes GET")
+                method, body = "GET", None
+            elif method not in _SAFE_METHODS and origin(next_target) != origin(url):
+                # RFC 9110 §15.4.8-§15.4.9: 307/308 repeat the method and the body, and an action
+                # taken as the human is not repeated on a host it was not addressed to.
+                what = f"{method} with its body" if body else method
+                raise SecurityError(
+                    f"refused to repeat {what} at another origin: {redact_url(str(response.url))} answered {status} "
+                    f"to {redact_url(next_target)}"
+                )
             target, hops = next_target, hops + 1
 
     def _next_hop(self, response: httpx.Response, hops: int) -> str | None:
@@ -221,18 +319,10 @@ class FetchPlan:
         return target
 
     def check_status(self, response: httpx.Response) -> None:
-        status = response.status_code
-        if status < 400:
-            return
-        url = redact_url(response.url)
-        challenge = response.headers.get("www-authenticate", "")
-        if status == 401 or (status == 403 and "insufficient_scope" in challenge):
-            raise AuthorizationError(
-                f"{url} answered {status}: authorization required and not obtained",
-                hint=f"run `agentfetch auth login {response.url}`" if challenge else None,
-            )
-        reason = response.reason_phrase or "error"
-        raise HTTPStatusError(f"{url} answered {status} {reason}", status=status, url=str(response.url))
+        error = status_error(response.status_code, str(response.url), reason=response.reason_phrase,
+                             challenge=response.headers.get("www-authenticate", ""))
+        if error is not None:
+            raise error
 
     def trace(self, message: str) -> None:
         if self.log is not None:
@@ -244,9 +334,13 @@ class FetchPlan:
         content_type = response.headers.get("content-type")
         final_url = str(response.url)
         raw, full_page, start_index = call.raw, call.full_page, call.start_index
+        metadata: dict[str, str] = {}
         if raw:
-            document_kind, title, metadata = "raw", None, {}
+            document_kind, title = "raw", None
             text = body.decode(response.encoding or "utf-8", errors="replace")
+        elif not body and not call.raise_status:
+            # An API's 204, a HEAD: nothing to convert, and no empty fence for a JSON content type.
+            document_kind, title, text = "empty", None, ""
         else:
             document = convert(
                 body,
@@ -278,6 +372,7 @@ class FetchPlan:
             body_truncated=body_truncated,
             body=body if raw else None,
             headers=list(response.headers.multi_items()),
+            method=None if call.raise_status else call.method,
         )
 
 

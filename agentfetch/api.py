@@ -27,7 +27,10 @@ from ._options import (
 from ._plan import (
     ACCEPT,
     MAX_REDIRECTS,
+    MAX_REQUEST_BODY,
+    NO_JSON,
     USER_AGENT,
+    FetchCall,
     FetchPlan,
     aread_capped,
     build_auth,
@@ -50,6 +53,8 @@ __all__ = [
     "AsyncFetcher",
     "fetch",
     "afetch",
+    "request",
+    "arequest",
     "parse_header",
     "validate_url",
     "ACCEPT",
@@ -58,7 +63,11 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_AUTH_TIMEOUT",
     "MAX_REDIRECTS",
+    "MAX_REQUEST_BODY",
 ]
+
+#: A request body: bytes as they are, a str as UTF-8.
+Content = bytes | bytearray | memoryview | str
 
 _Client = TypeVar("_Client", httpx.Client, httpx.AsyncClient)
 
@@ -164,9 +173,35 @@ class Fetcher(_FetcherBase[httpx.Client]):
         headers: HeadersOption = None,
     ) -> FetchResult:
         """Fetch ``url`` and convert it; ``full_page`` and ``headers`` override the fetcher's for this call."""
+        return self._perform(self._plan.start(url, max_length=max_length, start_index=start_index, raw=raw,
+                                              full_page=full_page, headers=headers))
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        content: Content | None = None,
+        json: Any = NO_JSON,
+        headers: HeadersOption = None,
+        max_length: int | None = None,
+        start_index: int = 0,
+        raw: bool = False,
+    ) -> FetchResult:
+        """Send ``method`` to ``url`` with an optional body, as the human, and convert the answer.
+
+        ``content`` (bytes or str) or ``json`` (serialised, with ``Content-Type: application/json``)
+        is held whole, at most :data:`MAX_REQUEST_BODY` bytes, so that the same body can be sent
+        again after a sign-in (a 401/403 challenge means the server did not act on it). No other
+        failure is retried. Any final status is answered (``result.ok``, ``result.raise_for_status()``);
+        ``to_dict()`` carries ``method`` and ``headers``. Redirects: 301/302/303 turn a non-GET into a
+        GET (RFC 9110 §15.4); 307/308 repeat an unsafe method only on the same origin, else
+        :class:`~agentfetch.SecurityError`."""
+        return self._perform(self._plan.start_request(method, url, content=content, json=json, headers=headers,
+                                                      max_length=max_length, start_index=start_index, raw=raw))
+
+    def _perform(self, call: FetchCall) -> FetchResult:
         plan = self._plan
-        call = plan.start(url, max_length=max_length, start_index=start_index, raw=raw, full_page=full_page,
-                          headers=headers)
         steps = plan.requests(self._client, call)
         request = next(steps)
         try:
@@ -217,9 +252,28 @@ class AsyncFetcher(_FetcherBase[httpx.AsyncClient]):
         headers: HeadersOption = None,
     ) -> FetchResult:
         """Fetch ``url`` and convert it; ``full_page`` and ``headers`` override the fetcher's for this call."""
+        return await self._perform(self._plan.start(url, max_length=max_length, start_index=start_index, raw=raw,
+                                                    full_page=full_page, headers=headers))
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        content: Content | None = None,
+        json: Any = NO_JSON,
+        headers: HeadersOption = None,
+        max_length: int | None = None,
+        start_index: int = 0,
+        raw: bool = False,
+    ) -> FetchResult:
+        """The asyncio twin of :meth:`Fetcher.request`."""
+        return await self._perform(self._plan.start_request(method, url, content=content, json=json,
+                                                            headers=headers, max_length=max_length,
+                                                            start_index=start_index, raw=raw))
+
+    async def _perform(self, call: FetchCall) -> FetchResult:
         plan = self._plan
-        call = plan.start(url, max_length=max_length, start_index=start_index, raw=raw, full_page=full_page,
-                          headers=headers)
         steps = plan.requests(self._client, call)
         request = next(steps)
         try:
@@ -317,3 +371,77 @@ async def afetch(
         log=log,
     ) as fetcher:
         return await fetcher.fetch(url, max_length=max_length, start_index=start_index, raw=raw)
+
+
+# request() and arequest() are sync/async twins too: Fetcher.request's arguments and the
+# fetcher's settings, for a fetcher used once.
+def request(
+    method: str,
+    url: str,
+    *,
+    content: Content | None = None,
+    json: Any = NO_JSON,
+    headers: HeadersOption = None,
+    max_length: int | None = None,
+    start_index: int = 0,
+    raw: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    auth: bool | httpx.Auth | None = True,
+    consent: ConsentOption = "ask",
+    open_browser: Callable[[str], bool] | None = None,
+    interactive: bool = True,
+    auth_timeout: float = DEFAULT_AUTH_TIMEOUT,
+    store: CredentialStore | None = None,
+    log: LogSink | None = None,
+) -> FetchResult:
+    """One request with a method and a body (see :meth:`Fetcher.request`); ``headers`` are this request's."""
+    with Fetcher(
+        timeout=timeout,
+        max_bytes=max_bytes,
+        auth=auth,
+        consent=consent,
+        open_browser=open_browser,
+        interactive=interactive,
+        auth_timeout=auth_timeout,
+        store=store,
+        log=log,
+    ) as fetcher:
+        return fetcher.request(method, url, content=content, json=json, headers=headers, max_length=max_length,
+                               start_index=start_index, raw=raw)
+
+
+async def arequest(
+    method: str,
+    url: str,
+    *,
+    content: Content | None = None,
+    json: Any = NO_JSON,
+    headers: HeadersOption = None,
+    max_length: int | None = None,
+    start_index: int = 0,
+    raw: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    auth: bool | httpx.Auth | None = True,
+    consent: ConsentOption = "ask",
+    open_browser: Callable[[str], bool] | None = None,
+    interactive: bool = True,
+    auth_timeout: float = DEFAULT_AUTH_TIMEOUT,
+    store: CredentialStore | None = None,
+    log: LogSink | None = None,
+) -> FetchResult:
+    """The asyncio twin of :func:`request` (same arguments, kept in step with it)."""
+    async with AsyncFetcher(
+        timeout=timeout,
+        max_bytes=max_bytes,
+        auth=auth,
+        consent=consent,
+        open_browser=open_browser,
+        interactive=interactive,
+        auth_timeout=auth_timeout,
+        store=store,
+        log=log,
+    ) as fetcher:
+        return await fetcher.request(method, url, content=content, json=json, headers=headers,
+                                     max_length=max_length, start_index=start_index, raw=raw)

@@ -112,9 +112,30 @@ def _page_input(req: Request, *, creating: bool) -> dict[str, str] | Response:
 
 
 def api_response(req: Request, store: PageStore, origin: str, identity: dict[str, object],
-                 endpoints: dict[str, str]) -> Response:
-    """Answer one request under ``/api`` for an identity the proxy has let through."""
+                 endpoints: dict[str, str], *, other_origin: str, bad_gateway: bool = False) -> Response:
+    """Answer one request under ``/api`` for an identity the proxy has let through.
+
+    ``/api/v1/...`` is the API's old name: a ``308`` to ``/api/...`` (method and body kept). ``/api/moved/...``
+    answers ``307`` to the same path on ``other_origin``. ``POST /api/drafts`` creates a page and answers
+    ``303 See Other`` to it. ``bad_gateway``: unsafe methods answer ``502`` without acting."""
     path, method = req.path, req.method
+    query = req.target[len(path):] if req.target.startswith(path) else ""
+    if path.startswith(("/api/v1/", "/api/moved/")):
+        old = "/api/v1/" if path.startswith("/api/v1/") else "/api/moved/"
+        base, status = (origin, 308) if old == "/api/v1/" else (other_origin, 307)
+        return Response(status, b"", [("Location", f"{base}/api/{path.removeprefix(old)}{query}")])
+    if bad_gateway and method in WRITE_METHODS:
+        return _error(502, "bad_gateway", "the wiki's backend did not answer; nothing was changed")
+    if path == "/api/drafts":
+        refused = _only(method, "POST")
+        if refused is not None:
+            return refused
+        created = _create(req, store, origin, identity)
+        if created.status != 201:
+            return created
+        see_other = Response(303, b"", [("Location", created.header("Location") or f"{origin}/api/pages")])
+        see_other.event = created.event
+        return see_other
     if path in ("/api", "/api/"):
         return _only(method, "GET") or json_response(200, {
             "pages": f"{origin}/api/pages", "me": f"{origin}/api/me", "openapi": f"{origin}/api/openapi.json"})

@@ -58,6 +58,8 @@ FAULTS: dict[str, str] = {
                        "the PRM well-known URLs still answer.",
     "catalog_loop": "The directory's nested API catalog lists the host's catalog as an item: a cycle (RFC 9727 §4).",
     "malformed_openapi": "The directory API's OpenAPI description is not valid YAML.",
+    "api_bad_gateway": "Writes through the API (POST, PUT, PATCH, DELETE) answer 502 after the proxy let them "
+                       "through, without acting: a broken upstream.",
 }
 
 #: Endpoint names ``DemoConfig.slow_endpoints`` may name; each sleeps ``slow_seconds`` first.

@@ -293,7 +293,9 @@ class Proxy:
                 return redirect(f"{self.app.authserver.url('login')}?{urlencode({'next': req.target})}")
             if self.app.config.has("always_redirect") and req.method == "GET":
                 return self._redirect_to_other_origin_login(req)
-            return self.challenge(401, resource, needed)
+            # A first request that writes asks for reading too: a wiki client that may change pages
+            # but not read them back would need a second sign-in at once.
+            return self.challenge(401, resource, "read write" if needed == "write" else needed)
         scheme_used = "DPoP" if identity.via == "dpop" else "Bearer" if identity.via == "bearer" else None
         step_up = self._step_up(path, identity)
         if needed not in identity.scopes:
@@ -327,8 +329,10 @@ class Proxy:
             return json_response(405, {"error": "method_not_allowed", "error_description": f"{path} is read-only"},
                                  Allow="GET, HEAD")
         if _under(path, API_PATH):
+            other = next(o for o in self.app.origins() if o != origin)
             response = _api.api_response(req, self.app.pages, origin, identity.as_json(),
-                                         self.app.authserver.endpoints())
+                                         self.app.authserver.endpoints(), other_origin=other,
+                                         bad_gateway=self.app.config.has("api_bad_gateway"))
             # RFC 9727 §3: an API's responses may point at the host's catalog.
             response.headers.append(("Link", _catalog.API_CATALOG_LINK))
             return response

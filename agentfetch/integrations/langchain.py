@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .spec import ToolSpec, resolve_spec
+from .spec import DISCOVER_APIS_NAME, HTTP_REQUEST_NAME, ToolSpec, resolve_spec
 
 if TYPE_CHECKING:
     from langchain_core.tools import StructuredTool
 
     from ..api import AsyncFetcher, Fetcher
 
-__all__ = ["fetch_tool"]
+__all__ = ["discover_apis_tool", "fetch_tool", "http_request_tool"]
 
 
 def fetch_tool(spec: ToolSpec | Fetcher | AsyncFetcher | None = None, /, **options: Any) -> StructuredTool:
@@ -28,9 +28,11 @@ def fetch_tool(spec: ToolSpec | Fetcher | AsyncFetcher | None = None, /, **optio
     ``spec`` is a :class:`~agentfetch.integrations.spec.ToolSpec` or a fetcher; ``options`` go to
     :func:`~agentfetch.integrations.spec.tool_spec` (``consent="allow"``, ``timeout``...).
     """
-    from langchain_core.tools import StructuredTool, ToolException
+    return _build(resolve_spec(spec, **options))
 
-    tool = resolve_spec(spec, **options)
+
+def _build(tool: ToolSpec) -> StructuredTool:
+    from langchain_core.tools import StructuredTool, ToolException
 
     def run(**arguments: Any) -> str:
         return tool.invoke(arguments).raise_for_error(ToolException)
@@ -47,3 +49,13 @@ def fetch_tool(spec: ToolSpec | Fetcher | AsyncFetcher | None = None, /, **optio
         infer_schema=False,
         handle_tool_error=True,
     )
+
+
+def http_request_tool(spec: ToolSpec | Fetcher | AsyncFetcher | None = None, /, **options: Any) -> StructuredTool:
+    """The ``http_request`` tool (a method, headers and a body, as the human), built as :func:`fetch_tool` is."""
+    return _build(resolve_spec(spec, tool=HTTP_REQUEST_NAME, **options))
+
+
+def discover_apis_tool(spec: ToolSpec | Fetcher | AsyncFetcher | None = None, /, **options: Any) -> StructuredTool:
+    """The ``discover_apis`` tool (the APIs a host lists, RFC 9727), built as :func:`fetch_tool` is."""
+    return _build(resolve_spec(spec, tool=DISCOVER_APIS_NAME, **options))

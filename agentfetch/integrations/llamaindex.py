@@ -13,7 +13,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .spec import ToolOutput, ToolSpec, resolve_spec
+from .spec import (
+    DISCOVER_APIS_NAME,
+    HTTP_REQUEST_NAME,
+    ToolOutput,
+    ToolSpec,
+    resolve_spec,
+)
 
 if TYPE_CHECKING:
     from llama_index.core.tools import FunctionTool
@@ -21,9 +27,9 @@ if TYPE_CHECKING:
 
     from ..api import AsyncFetcher, Fetcher
 
-__all__ = ["fetch_tool"]
+__all__ = ["discover_apis_tool", "fetch_tool", "http_request_tool"]
 
-_PYTHON_TYPES: dict[str, type] = {"string": str, "integer": int, "boolean": bool}
+_PYTHON_TYPES: dict[str, Any] = {"string": str, "integer": int, "boolean": bool, "object": dict[str, str]}
 
 
 def _arguments_model(spec: ToolSpec) -> type[BaseModel]:
@@ -35,8 +41,11 @@ def _arguments_model(spec: ToolSpec) -> type[BaseModel]:
     for name, schema in spec.parameters["properties"].items():
         constraints = {"ge": schema["minimum"]} if "minimum" in schema else {}
         default = ... if name in required else schema.get("default")
-        fields[name] = (_PYTHON_TYPES[schema["type"]], Field(default, description=schema["description"], **constraints))
-    return create_model("FetchArguments", **fields)
+        kind = _PYTHON_TYPES[schema["type"]]
+        if default is None:
+            kind = kind | None  # an optional argument without a default (headers, body)
+        fields[name] = (kind, Field(default, description=schema["description"], **constraints))
+    return create_model(spec.name.title().replace("_", "") + "Arguments", **fields)
 
 
 def fetch_tool(spec: ToolSpec | Fetcher | AsyncFetcher | None = None, /, **options: Any) -> FunctionTool:
@@ -45,10 +54,13 @@ def fetch_tool(spec: ToolSpec | Fetcher | AsyncFetcher | None = None, /, **optio
     ``spec`` is a :class:`~agentfetch.integrations.spec.ToolSpec` or a fetcher; ``options`` go to
     :func:`~agentfetch.integrations.spec.tool_spec` (``consent="allow"``, ``timeout``...).
     """
+    return _build(resolve_spec(spec, **options))
+
+
+def _build(tool: ToolSpec) -> FunctionTool:
     from llama_index.core.tools import FunctionTool
     from llama_index.core.tools import ToolOutput as LlamaOutput
 
-    tool = resolve_spec(spec, **options)
 
     class AgentfetchTool(FunctionTool):
         # fn returns agentfetch's ToolOutput; the framework's answer is built from it here,
@@ -81,3 +93,13 @@ def fetch_tool(spec: ToolSpec | Fetcher | AsyncFetcher | None = None, /, **optio
     return AgentfetchTool.from_defaults(
         fn=run, async_fn=arun, name=tool.name, description=tool.description, fn_schema=_arguments_model(tool)
     )
+
+
+def http_request_tool(spec: ToolSpec | Fetcher | AsyncFetcher | None = None, /, **options: Any) -> FunctionTool:
+    """The ``http_request`` tool (a method, headers and a body, as the human), built as :func:`fetch_tool` is."""
+    return _build(resolve_spec(spec, tool=HTTP_REQUEST_NAME, **options))
+
+
+def discover_apis_tool(spec: ToolSpec | Fetcher | AsyncFetcher | None = None, /, **options: Any) -> FunctionTool:
+    """The ``discover_apis`` tool (the APIs a host lists, RFC 9727), built as :func:`fetch_tool` is."""
+    return _build(resolve_spec(spec, tool=DISCOVER_APIS_NAME, **options))

@@ -1,4 +1,9 @@
-"""``agentfetch mcp``: a stdio MCP server with the tools ``fetch`` and ``auth_status``.
+"""``agentfetch mcp``: a stdio MCP server with the tools ``fetch``, ``http_request``,
+``discover_apis`` and ``auth_status``.
+
+``fetch``, ``discover_apis`` and ``auth_status`` are read-only; ``http_request`` is
+annotated ``destructiveHint: true, readOnlyHint: false``, so that hosts ask the
+human before each call: a POST or DELETE is an action taken in their name.
 
 This is what Goose, Claude Code, Codex, Cursor and other MCP hosts load. An MCP
 host gives the server no terminal, so the human is reached through the host:
@@ -26,9 +31,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from .spec import (
     DEFAULT_MAX_LENGTH,
+    DISCOVER_APIS_NAME,
+    HTTP_REQUEST_NAME,
     PARAMETER_DOCS,
     TOOL_DESCRIPTION,
     TOOL_NAME,
+    TOOLS,
     check_arguments,
     consent_setting,
     render_error,
@@ -50,8 +58,11 @@ DEFAULT_AUTH_TIMEOUT = 240.0
 SERVER_INSTRUCTIONS = (
     "agentfetch fetches web pages as clean Markdown. Use the fetch tool for any http(s) URL. "
     "When a page is cut, call fetch again with the start_index the answer gives. "
+    "To call an internal API as the human: discover_apis lists a host's APIs (describe=true summarises "
+    "their operations and the scopes they need), and http_request sends one request with a method and a "
+    "body; it acts in the human's name, so have each write confirmed. "
     "Pages behind a company sign-in may ask the human for consent and a browser sign-in; "
-    "if fetch answers with an error that names a command, show it to the human."
+    "if a tool answers with an error that names a command, show it to the human."
 )
 
 
@@ -168,9 +179,9 @@ def build_server(*, auth_timeout: float = DEFAULT_AUTH_TIMEOUT) -> "MCPServer[An
         async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
             # The tool's own check first: "max_length must be at least 1" for the model,
             # not the SDK's pydantic report with its links.
-            if name == TOOL_NAME:
+            if name in TOOLS:
                 try:
-                    check_arguments(arguments)
+                    check_arguments(arguments, TOOLS[name][1])
                 except UsageError as error:
                     return text_result(render_error(error, str(arguments.get("url", "")), sdk_hints=False),
                                        is_error=True)
@@ -202,20 +213,62 @@ def build_server(*, auth_timeout: float = DEFAULT_AUTH_TIMEOUT) -> "MCPServer[An
         start_index: Annotated[int, Field(ge=0, description=PARAMETER_DOCS["start_index"])] = 0,
         raw: Annotated[bool, Field(description=PARAMETER_DOCS["raw"])] = False,
     ) -> Annotated[CallToolResult, FetchOutput]:
-        interaction = _HostInteraction(context, url)
-        spec = tool_spec(auth_timeout=auth_timeout, **interaction.fetcher_options(consent_setting()))
         arguments = {"url": url, "max_length": max_length, "start_index": start_index, "raw": raw}
+        return await answer(TOOL_NAME, arguments, context, structured=True)
+
+    async def answer(tool: str, arguments: dict[str, Any], context: "Context[Any, Any]", *,
+                     structured: bool = False) -> CallToolResult:
+        url = arguments["url"]
+        interaction = _HostInteraction(context, url)
+        spec = tool_spec(tool=tool, auth_timeout=auth_timeout, **interaction.fetcher_options(consent_setting()))
         # Cancellable: when the host gives up on the call, it is not kept waiting.
         output = await anyio.to_thread.run_sync(spec.invoke, arguments, abandon_on_cancel=True)
         await interaction.finish()
         if isinstance(output.error, ConsentRequired):
-            return text_result(_no_way_to_ask(output.error, url), is_error=True)
-        if output.error is not None:
+            return text_result(_no_way_to_ask(output.error, url, tool), is_error=True)
+        if output.error is not None and output.result is None:
             # Here the knobs are the server's own flags (agentfetch mcp --auth-timeout).
             return text_result(render_error(output.error, url, sdk_hints=False), is_error=True)
-        result = text_result(output.text)
-        result.structured_content = output.structured()
+        result = text_result(output.text, is_error=output.is_error)
+        if structured:
+            result.structured_content = output.structured()
         return result
+
+    @server.tool(
+        name=HTTP_REQUEST_NAME,
+        description=TOOLS[HTTP_REQUEST_NAME][0],
+        annotations=ToolAnnotations(title="HTTP request as the human", read_only_hint=False, destructive_hint=True,
+                                    idempotent_hint=False, open_world_hint=True),
+    )
+    async def http_request(
+        method: Annotated[str, Field(description=PARAMETER_DOCS["method"])],
+        url: Annotated[str, Field(description=TOOLS[HTTP_REQUEST_NAME][1]["properties"]["url"]["description"])],
+        context: Context[Any, Any],
+        headers: Annotated[dict[str, str] | None, Field(description=PARAMETER_DOCS["headers"])] = None,
+        # Plain str: the SDK would read a JSON text in any other annotation as the object it spells.
+        body: Annotated[str, Field(description=PARAMETER_DOCS["body"])] = "",
+        max_length: Annotated[int, Field(ge=1, description=PARAMETER_DOCS["max_length"])] = DEFAULT_MAX_LENGTH,
+        start_index: Annotated[int, Field(ge=0, description=PARAMETER_DOCS["start_index"])] = 0,
+        raw: Annotated[bool, Field(description="Return the body exactly as the server sent it.")] = False,
+    ) -> CallToolResult:
+        arguments = {"method": method, "url": url, "headers": headers, "body": body or None,
+                     "max_length": max_length, "start_index": start_index, "raw": raw}
+        return await answer(HTTP_REQUEST_NAME, {k: v for k, v in arguments.items() if v is not None}, context)
+
+    @server.tool(
+        name=DISCOVER_APIS_NAME,
+        description=TOOLS[DISCOVER_APIS_NAME][0],
+        annotations=ToolAnnotations(title="APIs a host offers", read_only_hint=True, open_world_hint=True),
+    )
+    async def discover_apis(
+        url: Annotated[str, Field(description=TOOLS[DISCOVER_APIS_NAME][1]["properties"]["url"]["description"])],
+        context: Context[Any, Any],
+        describe: Annotated[bool, Field(description=PARAMETER_DOCS["describe"])] = False,
+        max_length: Annotated[int, Field(ge=1, description=PARAMETER_DOCS["max_length"])] = DEFAULT_MAX_LENGTH,
+        start_index: Annotated[int, Field(ge=0, description=PARAMETER_DOCS["start_index"])] = 0,
+    ) -> CallToolResult:
+        arguments = {"url": url, "describe": describe, "max_length": max_length, "start_index": start_index}
+        return await answer(DISCOVER_APIS_NAME, arguments, context)
 
     @server.tool(
         name="auth_status",
@@ -237,13 +290,13 @@ def build_server(*, auth_timeout: float = DEFAULT_AUTH_TIMEOUT) -> "MCPServer[An
     return server
 
 
-def _no_way_to_ask(error: Exception, url: str) -> str:
+def _no_way_to_ask(error: Exception, url: str, tool: str = TOOL_NAME) -> str:
     """ConsentRequired inside a host that cannot ask: the CLI's hint (--consent)
     does not apply here, so say what does."""
     return (
         f"Error (consent_required): {getattr(error, 'message', error)}\n"
         "This MCP host cannot ask the human for consent, so agentfetch did not start a sign-in. Either:\n"
-        f"- run `agentfetch auth login {url}` once in a terminal, then call fetch again; or\n"
+        f"- run `agentfetch auth login {url}` once in a terminal, then call {tool} again; or\n"
         "- set AGENTFETCH_CONSENT=allow in this MCP server's environment (the host's extension settings) "
         "to approve sign-ins in advance; agentfetch then opens the sign-in page in the browser."
     )

@@ -13,14 +13,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .spec import ToolCallError, ToolSpec, resolve_spec
+from .spec import (
+    DISCOVER_APIS_NAME,
+    HTTP_REQUEST_NAME,
+    ToolCallError,
+    ToolSpec,
+    resolve_spec,
+)
 
 if TYPE_CHECKING:
     from agents import FunctionTool, RunContextWrapper
 
     from ..api import AsyncFetcher, Fetcher
 
-__all__ = ["failure_text", "fetch_tool"]
+__all__ = ["discover_apis_tool", "failure_text", "fetch_tool", "http_request_tool"]
 
 _DEFAULT: Any = object()
 
@@ -54,19 +60,29 @@ def fetch_tool(
     Not in strict mode: strict schemas make every argument required, and
     ``max_length``, ``start_index`` and ``raw`` have sensible defaults.
     """
+    return _build(resolve_spec(spec, **options), failure_error_function)
+
+
+def _build(tool: ToolSpec, failure_error_function: Any = _DEFAULT) -> FunctionTool:
+    import inspect
+
     from agents import function_tool
 
-    tool = resolve_spec(spec, **options)
+    names = list(tool.parameters["properties"])
 
     # Loose annotations: the arguments are checked by agentfetch against the schema the model
     # sees (one rule, one message), not by a second model derived from this signature.
-    async def fetch(url: Any = None, max_length: Any = None, start_index: Any = None, raw: Any = None) -> str:
-        given = {"url": url, "max_length": max_length, "start_index": start_index, "raw": raw}
+    async def call(**given: Any) -> str:
         arguments = {name: value for name, value in given.items() if value is not None}
         return (await tool.ainvoke(arguments)).raise_for_error()
 
+    call.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Any) for name in names],
+        return_annotation=str,
+    )
+    call.__annotations__ = {name: Any for name in names} | {"return": str}
     built = function_tool(
-        fetch,
+        call,
         name_override=tool.name,
         description_override=tool.description,
         use_docstring_info=False,
@@ -75,3 +91,25 @@ def fetch_tool(
     )
     built.params_json_schema = tool.parameters
     return built
+
+
+def http_request_tool(
+    spec: ToolSpec | Fetcher | AsyncFetcher | None = None,
+    /,
+    *,
+    failure_error_function: Any = _DEFAULT,
+    **options: Any,
+) -> FunctionTool:
+    """The ``http_request`` tool (a method, headers and a body, as the human), built as :func:`fetch_tool` is."""
+    return _build(resolve_spec(spec, tool=HTTP_REQUEST_NAME, **options), failure_error_function)
+
+
+def discover_apis_tool(
+    spec: ToolSpec | Fetcher | AsyncFetcher | None = None,
+    /,
+    *,
+    failure_error_function: Any = _DEFAULT,
+    **options: Any,
+) -> FunctionTool:
+    """The ``discover_apis`` tool (the APIs a host lists, RFC 9727), built as :func:`fetch_tool` is."""
+    return _build(resolve_spec(spec, tool=DISCOVER_APIS_NAME, **options), failure_error_function)

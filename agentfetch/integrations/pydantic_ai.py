@@ -15,14 +15,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
-from .spec import ToolSpec, resolve_spec
+from .spec import DISCOVER_APIS_NAME, HTTP_REQUEST_NAME, ToolSpec, resolve_spec
 
 if TYPE_CHECKING:
     from pydantic_ai import Tool
 
     from ..api import AsyncFetcher, Fetcher
 
-__all__ = ["fetch_tool"]
+__all__ = ["discover_apis_tool", "fetch_tool", "http_request_tool"]
 
 
 def fetch_tool(spec: ToolSpec | Fetcher | AsyncFetcher | None = None, /, **options: Any) -> Tool[Any]:
@@ -31,9 +31,11 @@ def fetch_tool(spec: ToolSpec | Fetcher | AsyncFetcher | None = None, /, **optio
     ``spec`` is a :class:`~agentfetch.integrations.spec.ToolSpec` or a fetcher; ``options`` go to
     :func:`~agentfetch.integrations.spec.tool_spec` (``consent="allow"``, ``timeout``...).
     """
-    from pydantic_ai import ModelRetry, Tool
+    return _build(resolve_spec(spec, **options))
 
-    tool = resolve_spec(spec, **options)
+
+def _build(tool: ToolSpec) -> Tool[Any]:
+    from pydantic_ai import ModelRetry, Tool
 
     async def fetch(**arguments: Any) -> str:
         output = await tool.ainvoke(arguments)
@@ -42,3 +44,13 @@ def fetch_tool(spec: ToolSpec | Fetcher | AsyncFetcher | None = None, /, **optio
         return output.text
 
     return Tool.from_schema(fetch, name=tool.name, description=tool.description, json_schema=tool.parameters)
+
+
+def http_request_tool(spec: ToolSpec | Fetcher | AsyncFetcher | None = None, /, **options: Any) -> Tool[Any]:
+    """The ``http_request`` tool (a method, headers and a body, as the human), built as :func:`fetch_tool` is."""
+    return _build(resolve_spec(spec, tool=HTTP_REQUEST_NAME, **options))
+
+
+def discover_apis_tool(spec: ToolSpec | Fetcher | AsyncFetcher | None = None, /, **options: Any) -> Tool[Any]:
+    """The ``discover_apis`` tool (the APIs a host lists, RFC 9727), built as :func:`fetch_tool` is."""
+    return _build(resolve_spec(spec, tool=DISCOVER_APIS_NAME, **options))

@@ -14,14 +14,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
-from .spec import ToolSpec, resolve_spec
+from .spec import DISCOVER_APIS_NAME, HTTP_REQUEST_NAME, ToolSpec, resolve_spec
 
 if TYPE_CHECKING:
     from smolagents import Tool  # type: ignore[import-untyped]  # smolagents ships no type information
 
     from ..api import AsyncFetcher, Fetcher
 
-__all__ = ["fetch_tool"]
+__all__ = ["discover_apis_tool", "fetch_tool", "http_request_tool"]
 
 
 def fetch_tool(spec: ToolSpec | Fetcher | AsyncFetcher | None = None, /, **options: Any) -> Tool:
@@ -30,11 +30,14 @@ def fetch_tool(spec: ToolSpec | Fetcher | AsyncFetcher | None = None, /, **optio
     ``spec`` is a :class:`~agentfetch.integrations.spec.ToolSpec` or a fetcher; ``options`` go to
     :func:`~agentfetch.integrations.spec.tool_spec` (``consent="allow"``, ``timeout``...).
     """
+    return _build(resolve_spec(spec, **options))
+
+
+def _build(tool: ToolSpec) -> Tool:
     import smolagents  # type: ignore[import-untyped]
     from smolagents.monitoring import AgentLogger, LogLevel  # type: ignore[import-untyped]
     from smolagents.utils import AgentToolCallError, AgentToolExecutionError  # type: ignore[import-untyped]
 
-    tool = resolve_spec(spec, **options)
     required = set(tool.parameters.get("required", ()))
     inputs: dict[str, dict[str, Any]] = {}
     for name, schema in tool.parameters["properties"].items():
@@ -46,11 +49,12 @@ def fetch_tool(spec: ToolSpec | Fetcher | AsyncFetcher | None = None, /, **optio
     quiet = AgentLogger(level=LogLevel.OFF)
 
     class AgentfetchTool(smolagents.Tool):
-        # smolagents checks forward()'s parameters against ``inputs`` by name.
-        def forward(self, url: str, max_length: int | None = None, start_index: int | None = None,
-                    raw: bool | None = None) -> str:
-            given = {"max_length": max_length, "start_index": start_index, "raw": raw}
-            arguments = {"url": url, **{key: value for key, value in given.items() if value is not None}}
+        # One forward for every agentfetch tool: the arguments are checked against the schema
+        # by agentfetch itself, so smolagents need not match them to a signature.
+        skip_forward_signature_validation = True
+
+        def forward(self, **given: Any) -> str:
+            arguments = {key: value for key, value in given.items() if value is not None}
             output = tool.invoke(arguments)
             if output.is_error:
                 kind = AgentToolCallError if isinstance(output.error, UsageError) else AgentToolExecutionError
@@ -62,3 +66,13 @@ def fetch_tool(spec: ToolSpec | Fetcher | AsyncFetcher | None = None, /, **optio
     AgentfetchTool.inputs = inputs
     AgentfetchTool.output_type = "string"
     return AgentfetchTool()
+
+
+def http_request_tool(spec: ToolSpec | Fetcher | AsyncFetcher | None = None, /, **options: Any) -> Tool:
+    """The ``http_request`` tool (a method, headers and a body, as the human), built as :func:`fetch_tool` is."""
+    return _build(resolve_spec(spec, tool=HTTP_REQUEST_NAME, **options))
+
+
+def discover_apis_tool(spec: ToolSpec | Fetcher | AsyncFetcher | None = None, /, **options: Any) -> Tool:
+    """The ``discover_apis`` tool (the APIs a host lists, RFC 9727), built as :func:`fetch_tool` is."""
+    return _build(resolve_spec(spec, tool=DISCOVER_APIS_NAME, **options))

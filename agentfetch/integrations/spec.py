@@ -1,19 +1,24 @@
-"""A framework-free definition of the agentfetch tool: a JSON schema and a callable.
+"""A framework-free definition of the agentfetch tools: a JSON schema and a callable each.
 
-Every integration (the MCP server, the Python agent-framework adapters) is
-built from this one definition, so a model sees the same name, description,
-arguments and answer text wherever agentfetch is plugged in. Nothing heavy is
-imported here: the SDK is loaded on the first call.
+Three tools: ``fetch`` (read a page as Markdown), ``http_request`` (a method,
+headers and a body, as the human: an action hosts should confirm) and
+``discover_apis`` (the APIs a host lists, RFC 9727). Every integration (the MCP
+server, the Python agent-framework adapters) is built from these definitions,
+so a model sees the same names, descriptions, arguments and answer texts
+wherever agentfetch is plugged in. Nothing heavy is imported here: the SDK is
+loaded on the first call.
 
 >>> spec = tool_spec()
 >>> spec.openai_tool()["function"]["name"]
 'fetch'
+>>> tool_spec(tool="http_request").parameters["required"]
+['method', 'url']
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +36,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_MAX_LENGTH",
+    "DISCOVER_APIS_DESCRIPTION",
+    "DISCOVER_APIS_NAME",
+    "DISCOVER_APIS_PARAMETERS",
+    "HTTP_REQUEST_DESCRIPTION",
+    "HTTP_REQUEST_NAME",
+    "HTTP_REQUEST_PARAMETERS",
+    "TOOLS",
     "PARAMETERS",
     "PARAMETER_DOCS",
     "RESULT_FIELDS",
@@ -45,6 +57,7 @@ __all__ = [
     "render_result",
     "resolve_spec",
     "tool_spec",
+    "tool_specs",
 ]
 
 #: Characters per answer by default: about 5,000 tokens, enough for most pages
@@ -91,15 +104,101 @@ PARAMETERS: dict[str, Any] = {
 }
 
 
-def render_result(result: FetchResult, *, tool_name: str = TOOL_NAME) -> str:
-    """The answer a model reads: the CLI's Markdown, then how to read on when it was cut."""
-    text = result.markdown.rstrip("\n")
-    if result.truncated and result.next_start_index is not None:
+HTTP_REQUEST_NAME = "http_request"
+HTTP_REQUEST_DESCRIPTION = (
+    "Send an HTTP request (GET, POST, PUT, PATCH, DELETE...) with optional headers and a body to an http(s) "
+    "URL, typically an internal API, and return the status, the main response headers and the body (JSON "
+    "pretty-printed). It acts as the human, with their sign-in: a POST, PUT or DELETE changes things in their "
+    "name, so ask before each call that does. A sign-in challenge is handled as by fetch (consent, browser) "
+    "and the same request is sent once more; nothing else is retried. Use discover_apis first to learn a "
+    "host's API and the scopes each operation needs."
+)
+DISCOVER_APIS_NAME = "discover_apis"
+DISCOVER_APIS_DESCRIPTION = (
+    "List the APIs a host offers, from its RFC 9727 API catalog (/.well-known/api-catalog, or the one a page "
+    "links): each API's URL, title, machine-readable description (OpenAPI), documentation and status links. "
+    "With describe=true, also summarise each OpenAPI description: servers, then every operation with its "
+    "method, path, parameters, request body and the scopes it needs. Then call the API with http_request."
+)
+
+#: The arguments of ``http_request`` and ``discover_apis`` beyond those of ``fetch``.
+PARAMETER_DOCS.update({
+    "method": "The HTTP method: GET, POST, PUT, PATCH, DELETE, HEAD or another.",
+    "headers": "Request headers, name to value (for example Content-Type). Never put credentials here: "
+               "agentfetch signs in as the human itself.",
+    "body": "The request body as text; sent as application/json when it is valid JSON and headers name no "
+            "Content-Type.",
+    "describe": "Also fetch and summarise each API's OpenAPI description.",
+})
+
+_PAGING = {name: PARAMETERS["properties"][name] for name in ("max_length", "start_index")}
+
+HTTP_REQUEST_PARAMETERS: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "method": {"type": "string", "description": PARAMETER_DOCS["method"]},
+        "url": {"type": "string", "description": "The absolute http(s) URL to send the request to."},
+        "headers": {"type": "object", "additionalProperties": {"type": "string"},
+                    "description": PARAMETER_DOCS["headers"]},
+        "body": {"type": "string", "description": PARAMETER_DOCS["body"]},
+        **_PAGING,
+        "raw": {"type": "boolean", "default": False, "description": "Return the body exactly as the server sent it."},
+    },
+    "required": ["method", "url"],
+    "additionalProperties": False,
+}
+
+DISCOVER_APIS_PARAMETERS: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "url": {"type": "string", "description": "The host (https://host/), one of its pages, or its catalog's URL."},
+        "describe": {"type": "boolean", "default": False, "description": PARAMETER_DOCS["describe"]},
+        **_PAGING,
+    },
+    "required": ["url"],
+    "additionalProperties": False,
+}
+
+#: Every tool by name: its description and its arguments' JSON schema.
+TOOLS: dict[str, tuple[str, dict[str, Any]]] = {
+    TOOL_NAME: (TOOL_DESCRIPTION, PARAMETERS),
+    HTTP_REQUEST_NAME: (HTTP_REQUEST_DESCRIPTION, HTTP_REQUEST_PARAMETERS),
+    DISCOVER_APIS_NAME: (DISCOVER_APIS_DESCRIPTION, DISCOVER_APIS_PARAMETERS),
+}
+
+#: The response headers an ``http_request`` answer shows (all of them are in ``ToolOutput.result``).
+SHOWN_HEADERS = ("content-type", "location", "etag", "last-modified", "retry-after", "www-authenticate")
+
+
+def _with_note(text: str, truncated: bool, next_start_index: int | None, total_length: int, tool_name: str) -> str:
+    text = text.rstrip("\n")
+    if truncated and next_start_index is not None:
         text += (
-            f"\n\n[Content cut at character {result.next_start_index} of {result.total_length}. "
-            f"Call {tool_name} again with start_index={result.next_start_index} to read on.]"
+            f"\n\n[Content cut at character {next_start_index} of {total_length}. "
+            f"Call {tool_name} again with start_index={next_start_index} to read on.]"
         )
     return text
+
+
+def render_result(result: FetchResult, *, tool_name: str = TOOL_NAME) -> str:
+    """The answer a model reads: the CLI's Markdown, then how to read on when it was cut."""
+    return _with_note(result.markdown, result.truncated, result.next_start_index, result.total_length, tool_name)
+
+
+def render_response(result: FetchResult, *, tool_name: str = HTTP_REQUEST_NAME) -> str:
+    """An ``http_request`` answer: the status line, the headers that matter, then the body."""
+    from http import HTTPStatus
+
+    try:
+        reason = HTTPStatus(result.status).phrase
+    except ValueError:
+        reason = ""
+    lines = [f"HTTP {result.status} {reason}".rstrip()]
+    if result.final_url != result.url:
+        lines.append(f"(answered by {result.final_url} after redirects)")
+    lines += [f"{name}: {value}" for name in SHOWN_HEADERS for value in result.header_values(name)]
+    body = render_result(result, tool_name=tool_name)
+    return "\n".join(lines) + ("\n\n" + body if body else "")
 
 
 #: What a structured answer carries besides the Markdown (MCP ``structuredContent``).
@@ -140,14 +239,22 @@ class ToolOutput:
 
     text: str
     is_error: bool = False
-    result: FetchResult | None = field(default=None, repr=False, compare=False)
+    #: A :class:`~agentfetch.FetchResult` (``fetch``, ``http_request``) or an
+    #: :class:`~agentfetch.ApiCatalog` (``discover_apis``).
+    result: Any = field(default=None, repr=False, compare=False)
     error: AgentFetchError | None = field(default=None, repr=False, compare=False)
 
     def structured(self) -> dict[str, Any] | None:
-        """The result's :data:`RESULT_FIELDS` as JSON-ready data (``None`` for an error)."""
-        if self.result is None:
+        """The result as JSON-ready data: a page's :data:`RESULT_FIELDS` (an answer's also with
+        ``method`` and ``headers``), a catalog's ``to_dict()``; ``None`` for an error."""
+        if self.result is None or (self.is_error and self.error is not None):
             return None
-        return {name: getattr(self.result, name) for name in RESULT_FIELDS}
+        if not hasattr(self.result, "markdown"):
+            return self.result.to_dict()  # type: ignore[no-any-return]
+        data = {name: getattr(self.result, name) for name in RESULT_FIELDS}
+        if self.result.method is not None:
+            data |= {"method": self.result.method, "headers": self.result.headers_dict()}
+        return data
 
     def raise_for_error(self, exception: type[Exception] | None = None) -> str:
         """The text, or (for an error) raise ``exception(text)`` (default :class:`ToolCallError`)
@@ -183,11 +290,20 @@ def check_arguments(arguments: Mapping[str, Any], parameters: Mapping[str, Any] 
     unknown = set(arguments) - set(parameters["properties"])
     if unknown:
         raise UsageError(f"unknown argument(s): {', '.join(sorted(unknown))}")
-    if "url" not in arguments:
-        raise UsageError("the url argument is required")
+    required = parameters.get("required", ["url"])
+    for name in required:
+        if name not in arguments:
+            raise UsageError(f"the {name} argument is required")
     checked: dict[str, Any] = {}
     for name, schema in parameters["properties"].items():
         value = arguments.get(name, schema.get("default"))
+        if value is None and name not in required and "default" not in schema:
+            checked[name] = None  # an optional argument left out (headers, body)
+            continue
+        if schema["type"] == "object" and not (
+            isinstance(value, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+        ):
+            raise UsageError(f"{name} must be an object of strings")
         if schema["type"] == "string" and not isinstance(value, str):
             raise UsageError(f"{name} must be a string")
         if schema["type"] == "integer":
@@ -203,31 +319,37 @@ def check_arguments(arguments: Mapping[str, Any], parameters: Mapping[str, Any] 
 
 @dataclass(frozen=True)
 class ToolSpec:
-    """The agentfetch tool, ready for any framework: ``name``, ``description``,
-    ``parameters`` (JSON Schema) and the call itself.
+    """One agentfetch tool, ready for any framework: ``name``, ``description``,
+    ``parameters`` (JSON Schema) and the call itself; ``tool`` says which of
+    :data:`TOOLS` it is (``fetch`` unless told).
 
     Calling it returns text for the model. A failure is text as well (see
     :func:`render_error`), because a model can act on "run agentfetch auth
     login URL" but not on a traceback; :meth:`invoke` says which it was.
     """
 
-    name: str = TOOL_NAME
-    description: str = TOOL_DESCRIPTION
+    name: str = ""
+    description: str = ""
     # A copy each: frameworks are free to annotate the schema they are handed.
-    parameters: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(PARAMETERS))
+    parameters: dict[str, Any] = field(default_factory=dict)
     fetcher: Fetcher | AsyncFetcher | None = field(default=None, repr=False)
     fetcher_options: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    tool: str = TOOL_NAME
 
-    def __call__(
-        self, url: str, max_length: int = DEFAULT_MAX_LENGTH, start_index: int = 0, raw: bool = False
-    ) -> str:
-        return self.invoke({"url": url, "max_length": max_length, "start_index": start_index, "raw": raw}).text
+    def __post_init__(self) -> None:
+        if self.tool not in TOOLS:
+            raise UsageError(f"unknown tool {self.tool!r}; the tools are {', '.join(TOOLS)}")
+        description, parameters = TOOLS[self.tool]
+        for name, value in (("name", self.tool), ("description", description),
+                            ("parameters", copy.deepcopy(parameters))):
+            if not getattr(self, name):
+                object.__setattr__(self, name, value)
 
-    async def acall(
-        self, url: str, max_length: int = DEFAULT_MAX_LENGTH, start_index: int = 0, raw: bool = False
-    ) -> str:
-        output = await self.ainvoke({"url": url, "max_length": max_length, "start_index": start_index, "raw": raw})
-        return output.text
+    def __call__(self, url: str, **arguments: Any) -> str:
+        return self.invoke({"url": url, **arguments}).text
+
+    async def acall(self, url: str, **arguments: Any) -> str:
+        return (await self.ainvoke({"url": url, **arguments})).text
 
     def run(self, **arguments: Any) -> str:
         """:meth:`invoke` for frameworks that call a tool with keyword arguments."""
@@ -243,10 +365,10 @@ class ToolSpec:
         try:
             checked = check_arguments(arguments, self.parameters)
             url = checked.pop("url")
-            result = self._fetch(url, checked)
+            result = self._sync(lambda fetcher: self._call(fetcher, url, checked))
         except AgentFetchError as error:
             return ToolOutput(render_error(error, url), is_error=True, error=error)
-        return ToolOutput(render_result(result, tool_name=self.name), result=result)
+        return self._output(result, url, checked)
 
     async def ainvoke(self, arguments: Mapping[str, Any]) -> ToolOutput:
         """Run one call from a model's JSON arguments (asyncio)."""
@@ -254,36 +376,73 @@ class ToolSpec:
         try:
             checked = check_arguments(arguments, self.parameters)
             url = checked.pop("url")
-            result = await self._afetch(url, checked)
+            result = await self._async(url, checked)
         except AgentFetchError as error:
             return ToolOutput(render_error(error, url), is_error=True, error=error)
+        return self._output(result, url, checked)
+
+    # -- the three operations ------------------------------------------------------------------
+
+    def _call(self, fetcher: Fetcher, url: str, arguments: dict[str, Any]) -> Any:
+        if self.tool == HTTP_REQUEST_NAME:
+            return fetcher.request(url=url, **_request_arguments(arguments))
+        if self.tool == DISCOVER_APIS_NAME:
+            from ..apis import discover_apis
+
+            return discover_apis(url, describe=arguments["describe"], fetcher=fetcher)
+        return fetcher.fetch(url, **arguments)
+
+    async def _acall(self, fetcher: AsyncFetcher, url: str, arguments: dict[str, Any]) -> Any:
+        if self.tool == HTTP_REQUEST_NAME:
+            return await fetcher.request(url=url, **_request_arguments(arguments))
+        if self.tool == DISCOVER_APIS_NAME:
+            from ..apis import adiscover_apis
+
+            return await adiscover_apis(url, describe=arguments["describe"], fetcher=fetcher)
+        return await fetcher.fetch(url, **arguments)
+
+    def _output(self, result: Any, url: str, arguments: dict[str, Any]) -> ToolOutput:
+        if self.tool == DISCOVER_APIS_NAME:
+            from ..content import paginate
+
+            page = paginate(result.to_markdown(), arguments["start_index"], arguments["max_length"])
+            text = _with_note(page.text, page.truncated, page.next_start_index, page.total_length, self.name)
+            return ToolOutput(text, result=result)
+        if self.tool == HTTP_REQUEST_NAME:
+            text = render_response(result, tool_name=self.name)
+            error = result.status_error()
+            if isinstance(error, AuthorizationError):
+                text += "\n\n" + render_error(error, url)
+            return ToolOutput(text, is_error=error is not None, result=result, error=error)
         return ToolOutput(render_result(result, tool_name=self.name), result=result)
+
+    # -- which fetcher -------------------------------------------------------------------------
 
     def _options(self) -> dict[str, Any]:
         return {"consent": consent_setting(), **self.fetcher_options}
 
-    def _fetch(self, url: str, arguments: dict[str, Any]) -> FetchResult:
+    def _sync(self, call: Callable[[Fetcher], Any]) -> Any:
         from ..api import Fetcher
 
         if isinstance(self.fetcher, Fetcher):
-            return self.fetcher.fetch(url, **arguments)
+            return call(self.fetcher)
         if self.fetcher is not None:
             raise UsageError("this tool holds an AsyncFetcher: call it with acall() or ainvoke()")
         with Fetcher(**self._options()) as fetcher:
-            return fetcher.fetch(url, **arguments)
+            return call(fetcher)
 
-    async def _afetch(self, url: str, arguments: dict[str, Any]) -> FetchResult:
+    async def _async(self, url: str, arguments: dict[str, Any]) -> Any:
         from ..api import AsyncFetcher, Fetcher
 
         if isinstance(self.fetcher, AsyncFetcher):
-            return await self.fetcher.fetch(url, **arguments)
+            return await self._acall(self.fetcher, url, arguments)
         if isinstance(self.fetcher, Fetcher):
             import anyio.to_thread
 
             sync_fetcher = self.fetcher
-            return await anyio.to_thread.run_sync(lambda: sync_fetcher.fetch(url, **arguments))
+            return await anyio.to_thread.run_sync(lambda: self._call(sync_fetcher, url, arguments))
         async with AsyncFetcher(**self._options()) as fetcher:
-            return await fetcher.fetch(url, **arguments)
+            return await self._acall(fetcher, url, arguments)
 
     def openai_tool(self) -> dict[str, Any]:
         """The OpenAI Chat Completions ``tools`` entry."""
@@ -297,14 +456,39 @@ class ToolSpec:
         return {"name": self.name, "description": self.description, "input_schema": self.parameters}
 
 
+def _request_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
+    """``http_request``'s arguments as :meth:`~agentfetch.Fetcher.request` takes them."""
+    import json
+
+    headers = dict(arguments.get("headers") or {})
+    body = arguments.get("body")
+    if body is not None and not any(name.lower() == "content-type" for name in headers):
+        try:
+            json.loads(body)
+        except ValueError:
+            pass
+        else:
+            headers["Content-Type"] = "application/json"
+    return {
+        "method": arguments["method"],
+        "content": body,
+        "headers": headers,
+        "max_length": arguments["max_length"],
+        "start_index": arguments["start_index"],
+        "raw": arguments["raw"],
+    }
+
+
 def tool_spec(
     fetcher: Fetcher | AsyncFetcher | None = None,
     *,
-    name: str = TOOL_NAME,
-    description: str = TOOL_DESCRIPTION,
+    tool: str = TOOL_NAME,
+    name: str | None = None,
+    description: str | None = None,
     **fetcher_options: Any,
 ) -> ToolSpec:
-    """The agentfetch tool as a framework-free definition.
+    """One agentfetch tool as a framework-free definition: ``tool`` is ``"fetch"``,
+    ``"http_request"`` or ``"discover_apis"`` (its name too, unless ``name`` is given).
 
     ``fetcher`` reuses one :class:`~agentfetch.Fetcher` (or ``AsyncFetcher``)
     for every call; otherwise each call builds one from ``fetcher_options``
@@ -313,17 +497,27 @@ def tool_spec(
     """
     if fetcher is not None and fetcher_options:
         raise UsageError("pass either a fetcher or fetcher options, not both")
+    if tool not in TOOLS:
+        raise UsageError(f"unknown tool {tool!r}; the tools are {', '.join(TOOLS)}")
+    name = tool if name is None else name
     if not name or not name.replace("_", "").replace("-", "").isalnum():
         raise UsageError(f"tool name must be letters, digits, '_' or '-', not {name!r}")
-    return ToolSpec(name=name, description=description, fetcher=fetcher, fetcher_options=dict(fetcher_options))
+    return ToolSpec(name=name, description=description or TOOLS[tool][0], fetcher=fetcher,
+                    fetcher_options=dict(fetcher_options), tool=tool)
 
 
-def resolve_spec(spec: ToolSpec | Fetcher | AsyncFetcher | None = None, /, **options: Any) -> ToolSpec:
-    """What an adapter's ``fetch_tool(spec_or_fetcher, **options)`` is built on: a ready
-    :class:`ToolSpec`, or :func:`tool_spec` of a fetcher and/or options
-    (``fetch_tool(consent="allow")``)."""
+def tool_specs(fetcher: Fetcher | AsyncFetcher | None = None, **fetcher_options: Any) -> list[ToolSpec]:
+    """All three tools (``fetch``, ``http_request``, ``discover_apis``) over the same fetcher or options."""
+    return [tool_spec(fetcher, tool=tool, **fetcher_options) for tool in TOOLS]
+
+
+def resolve_spec(spec: ToolSpec | Fetcher | AsyncFetcher | None = None, /, *, tool: str = TOOL_NAME,
+                 **options: Any) -> ToolSpec:
+    """What an adapter's ``fetch_tool(spec_or_fetcher, **options)`` (or ``http_request_tool``,
+    ``discover_apis_tool``) is built on: a ready :class:`ToolSpec`, or :func:`tool_spec` of a
+    fetcher and/or options (``fetch_tool(consent="allow")``)."""
     if isinstance(spec, ToolSpec):
         if options:
             raise UsageError("pass either a ToolSpec or tool_spec() options, not both")
         return spec
-    return tool_spec(spec, **options)
+    return tool_spec(spec, tool=tool, **options)

@@ -30,7 +30,7 @@ def test_an_anonymous_write_is_challenged_for_write(demo, parse_challenge):
     response = httpx.delete(demo.origin + "/api/pages/deploy")
     assert response.status_code == 401
     challenge = parse_challenge(response.headers["www-authenticate"])
-    assert challenge["scope"] == "write" and "error" not in challenge
+    assert challenge["scope"] == "read write" and "error" not in challenge
     assert httpx.get(demo.origin + "/.well-known/oauth-protected-resource/api").json()["scopes_supported"] == [
         "read", "write"]
 
@@ -180,3 +180,21 @@ def test_service_token_pair_and_the_token_a_helper_gets_with_it(demo, parse_chal
     audit = {e["path"]: e for e in demo.audit}
     assert audit["/api/pages"]["auth"] == "service" and audit["/api/pages"]["user"] is None
     assert service.client_secret not in demo.audit_path.read_text() and jwt not in demo.audit_path.read_text()
+
+
+def test_redirecting_endpoints_and_the_bad_gateway_fault(demo):
+    service = demo.service_token.headers()
+    with httpx.Client(headers=service, follow_redirects=False) as http:
+        v1 = http.post(demo.origin + "/api/v1/pages?x=1", json={"title": "a"})
+        assert v1.status_code == 308 and v1.headers["location"] == demo.origin + "/api/pages?x=1"
+        moved = http.delete(demo.origin + "/api/moved/pages/a")
+        assert moved.status_code == 307 and moved.headers["location"] == demo.alias_url + "api/pages/a"
+        draft = http.post(demo.origin + "/api/drafts", json={"title": "Draft one"})
+        assert draft.status_code == 303 and draft.headers["location"] == demo.origin + "/api/pages/draft-one"
+        assert http.get(draft.headers["location"]).json()["title"] == "Draft one"
+        assert http.get(demo.origin + "/api/drafts").status_code == 405
+        assert [e["event"] for e in demo.audit if e.get("event")] == ["page.created"]
+        with demo.configure(faults={"api_bad_gateway"}):
+            assert http.post(demo.origin + "/api/pages", json={"title": "b"}).status_code == 502
+            assert http.get(demo.origin + "/api/pages/draft-one").status_code == 200
+        assert http.get(demo.origin + "/api/pages/b").status_code == 404

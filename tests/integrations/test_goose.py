@@ -57,7 +57,7 @@ async def test_the_command_the_entry_names_speaks_mcp(site: Site, host_env: dict
             tools = {tool.name for tool in (await session.list_tools()).tools}
             result = await session.call_tool("fetch", {"url": site.url("/article"), "max_length": 2000})
     assert init.server_info.name == "agentfetch"
-    assert tools == {"fetch", "auth_status"}
+    assert tools == {"fetch", "http_request", "discover_apis", "auth_status"}
     assert not result.is_error
     assert "# Loopback article" in result.content[0].text
 

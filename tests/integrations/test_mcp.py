@@ -61,7 +61,7 @@ def test_elicitation_modes_from_client_capabilities() -> None:
 async def test_lists_fetch_and_auth_status(host_env: dict[str, str]) -> None:
     async with python_mcp(host_env) as session:
         tools = {tool.name: tool for tool in (await session.list_tools()).tools}
-    assert set(tools) == {"fetch", "auth_status"}
+    assert set(tools) == {"fetch", "http_request", "discover_apis", "auth_status"}
     schema = tools["fetch"].input_schema
     assert schema["required"] == ["url"]
     assert schema["properties"]["max_length"]["default"] == 20000

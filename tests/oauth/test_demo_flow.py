@@ -488,6 +488,16 @@ def test_an_unusable_description_is_not_an_authorization_problem(demo: Any, make
         ("GET", "/directory/openapi.yaml", 200)]
 
 
+def test_a_write_answered_502_after_sign_in_is_not_sent_again(demo: Any, make_auth: Any, browser: Any) -> None:
+    """The challenge retry is the only one: a POST the server answered 502 is not repeated."""
+    demo.reconfigure(faults={"api_bad_gateway"})
+    with httpx.Client(auth=make_auth()) as client:
+        response = client.post(demo.origin + "/api/pages", json={"title": "Lost"})
+    assert response.status_code == 502 and len(browser.opened) == 1
+    assert [r for r in agent_requests(demo) if r[0] == "POST" and r[1] == "/api/pages"] == [
+        ("POST", "/api/pages", 401), ("POST", "/api/pages", 502)]
+
+
 def test_every_demo_fault_knob_is_exercised_here() -> None:
     """A new fault in the demo app must get a test in this module."""
     from pathlib import Path

@@ -1,0 +1,21 @@
+"""Helpers the API tests share: the CLI as a process, with an isolated home and the scripted browser."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from agentfetch.demo.useragent import browser_command
+
+
+def run_cli(*args: str, home: Path, input: str | None = None, timeout: float = 120,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "AGENTFETCH_HOME": str(home), "AGENTFETCH_STORE": "file",
+                "BROWSER": browser_command(username="alice", background=True), **(env or {})}
+    for name in ("AGENTFETCH_DEBUG", "AGENTFETCH_CONSENT"):
+        full_env.pop(name, None)
+    return subprocess.run([sys.executable, "-m", "agentfetch", *args], capture_output=True, text=True,
+                          timeout=timeout, env=full_env, input=input,
+                          stdin=None if input is not None else subprocess.DEVNULL, check=False)
