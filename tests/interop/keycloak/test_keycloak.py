@@ -91,9 +91,10 @@ def cli_env(agentfetch_home: Path) -> dict[str, str]:
 
 
 def _due(store: Any) -> Any:
-    """Mark the stored access token as about to expire, as if its five minutes had passed."""
+    """Mark the stored access token as expired, as if its five minutes had passed (the JWT
+    itself stays valid; agentfetch goes by the recorded expiry and refreshes first)."""
     (credential,) = store.list()
-    credential.tokens.expires_at = time.time() + 2
+    credential.tokens.expires_at = time.time() - 1
     store.put(credential)
     return credential
 
