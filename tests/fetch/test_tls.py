@@ -229,7 +229,7 @@ def test_oauths_own_requests_use_the_same_trust(pki, tmp_path):
     assert refused.returncode == 3, refused.stderr
     # It names the server whose certificate failed (the metadata's), not the page's.
     meta_host = pki["meta"].url.removeprefix("https://")
-    assert f"the TLS certificate of {meta_host} is not trusted" in refused.stderr
+    assert f"the TLS certificate of {meta_host} (PRM) is not trusted" in refused.stderr
     assert "SSL_CERT_FILE" in refused.stderr
 
     # With a bundle that has both CAs, from the environment this time, the metadata is read.
