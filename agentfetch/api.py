@@ -403,6 +403,7 @@ def request(
     auth_timeout: float = DEFAULT_AUTH_TIMEOUT,
     store: CredentialStore | None = None,
     log: LogSink | None = None,
+    cacert: CAOption = None,
 ) -> FetchResult:
     """One request with a method and a body (see :meth:`Fetcher.request`); ``headers`` are this request's."""
     with Fetcher(
@@ -415,6 +416,7 @@ def request(
         auth_timeout=auth_timeout,
         store=store,
         log=log,
+        cacert=cacert,
     ) as fetcher:
         return fetcher.request(method, url, content=content, json=json, headers=headers, max_length=max_length,
                                start_index=start_index, raw=raw)
@@ -439,6 +441,7 @@ async def arequest(
     auth_timeout: float = DEFAULT_AUTH_TIMEOUT,
     store: CredentialStore | None = None,
     log: LogSink | None = None,
+    cacert: CAOption = None,
 ) -> FetchResult:
     """The asyncio twin of :func:`request` (same arguments, kept in step with it)."""
     async with AsyncFetcher(
@@ -451,6 +454,7 @@ async def arequest(
         auth_timeout=auth_timeout,
         store=store,
         log=log,
+        cacert=cacert,
     ) as fetcher:
         return await fetcher.request(method, url, content=content, json=json, headers=headers,
                                      max_length=max_length, start_index=start_index, raw=raw)
