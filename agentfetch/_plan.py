@@ -16,13 +16,13 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from ._network import CAOption, network_error, ssl_context
 from ._options import ConsentOption, HeadersOption, LogSink
 from ._result import FetchResult, status_error
 from ._urls import TRACED_EXTENSION, origin, redact_url
 from ._version import __version__
 from .errors import (
     AgentFetchError,
-    FetchTimeout,
     NetworkError,
     SecurityError,
     UsageError,
@@ -41,7 +41,6 @@ __all__ = [
     "FetchPlan",
     "aread_capped",
     "build_auth",
-    "network_error",
     "parse_header",
     "read_capped",
     "request_headers",
@@ -117,36 +116,6 @@ def request_headers(headers: HeadersOption) -> httpx.Headers:
     return httpx.Headers(list(headers))
 
 
-def network_error(exc: httpx.HTTPError | httpx.InvalidURL, url: str) -> AgentFetchError:
-    if isinstance(exc, httpx.InvalidURL):
-        # httpx builds the next request of every redirect, followed or not: a
-        # Location of "javascript:" or "http://[::1" fails there, inside send().
-        return NetworkError(f"{redact_url(url)} answered with a redirect to an unusable URL")
-    # Name the request that failed: during a sign-in it is an OAuth endpoint, not the page.
-    try:
-        failed: httpx.Request | None = exc.request
-    except RuntimeError:
-        failed = None
-    step = failed.extensions.get(TRACED_EXTENSION) if failed is not None else None
-    try:
-        host = failed.url.netloc.decode("ascii", "replace") if failed is not None else urlsplit(url).netloc
-    except ValueError:
-        host = "the server"
-    host = host.rpartition("@")[2] + (f" ({step})" if step else "")
-    if isinstance(exc, httpx.TimeoutException):
-        return FetchTimeout(f"timed out talking to {host}")
-    if isinstance(exc, httpx.TooManyRedirects):
-        return NetworkError(f"too many redirects from {host}")
-    if isinstance(exc, (httpx.LocalProtocolError, httpx.UnsupportedProtocol)):
-        # Our own request could not be written; the library's text quotes the
-        # offending header, which may be an Authorization header with its token.
-        return NetworkError(f"cannot send the request to {host}: {type(exc).__name__}")
-    text = str(exc) or type(exc).__name__
-    if "CERTIFICATE" in text.upper() or "SSL" in text.upper():
-        return NetworkError(f"TLS error with {host}: {text}")
-    return NetworkError(f"cannot reach {host}: {text}")
-
-
 @dataclass
 class FetchCall:
     """One ``fetch()`` or ``request()`` call's arguments, checked."""
@@ -212,6 +181,7 @@ class FetchPlan:
         headers: HeadersOption,
         full_page: bool,
         log: LogSink | None,
+        cacert: CAOption = None,
     ) -> None:
         if max_bytes <= 0:
             raise UsageError("max_bytes must be positive")
@@ -225,13 +195,20 @@ class FetchPlan:
         # Caller headers are applied per request, never as client defaults, so that
         # credentials among them can be kept from other origins.
         self.caller_headers = request_headers(headers)
+        self.cacert = cacert
+        # Checked now: a bundle that does not exist is a usage error before any request.
+        self.verify = ssl_context(cacert)
 
     def client_options(self) -> dict[str, Any]:
         return {
             "timeout": httpx.Timeout(self.timeout),
             "follow_redirects": False,
             "headers": self.headers,
+            "verify": self.verify,
         }
+
+    def network_error(self, exc: httpx.HTTPError | httpx.InvalidURL, url: str) -> AgentFetchError:
+        return network_error(exc, url, cacert=self.cacert)
 
     def start(
         self,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
 
+from ._network import CAOption
 from ._options import (
     CONSENT_CHOICES,
     DEFAULT_AUTH_TIMEOUT,
@@ -34,7 +35,6 @@ from ._plan import (
     FetchPlan,
     aread_capped,
     build_auth,
-    network_error,
     parse_header,
     read_capped,
     trace_response,
@@ -89,6 +89,7 @@ class _FetcherBase(Generic[_Client]):
         auth_timeout: float = DEFAULT_AUTH_TIMEOUT,
         store: CredentialStore | None = None,
         log: LogSink | None = None,
+        cacert: CAOption = None,
     ) -> None:
         """
         :param timeout: network timeout in seconds, per request.
@@ -105,11 +106,15 @@ class _FetcherBase(Generic[_Client]):
         :param auth_timeout: seconds to wait for the human to finish signing in.
         :param store: where credentials live; default: :func:`agentfetch.store.open_store`.
         :param log: receives one line per request and sign-in step (never a token).
+        :param cacert: a PEM file (or directory) of CA certificates to trust instead of the default:
+            ``$SSL_CERT_FILE``, ``$REQUESTS_CA_BUNDLE``, ``$CURL_CA_BUNDLE``, else the OS trust store
+            (``docs/network.md``). OAuth's own requests use it too.
         """
         if log is not None:
             # What is traced quotes servers (URLs, client ids, error texts): escaped once, here.
             log = escaping(log)
-        self._plan = FetchPlan(timeout=timeout, max_bytes=max_bytes, headers=headers, full_page=full_page, log=log)
+        self._plan = FetchPlan(timeout=timeout, max_bytes=max_bytes, headers=headers, full_page=full_page, log=log,
+                               cacert=cacert)
         if isinstance(consent, str) and consent not in CONSENT_CHOICES:
             raise UsageError(f"consent must be allow, deny or ask, not {consent!r}")
         self._auth_options: dict[str, Any] = dict(
@@ -215,7 +220,7 @@ class Fetcher(_FetcherBase[httpx.Client]):
                 finally:
                     response.close()
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            raise network_error(exc, str(request.url)) from None
+            raise plan.network_error(exc, str(request.url)) from None
         return plan.finish(call, response, body, cut)
 
     def close(self) -> None:
@@ -287,7 +292,7 @@ class AsyncFetcher(_FetcherBase[httpx.AsyncClient]):
                 finally:
                     await response.aclose()
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            raise network_error(exc, str(request.url)) from None
+            raise plan.network_error(exc, str(request.url)) from None
         return plan.finish(call, response, body, cut)
 
     async def aclose(self) -> None:
@@ -319,6 +324,7 @@ def fetch(
     auth_timeout: float = DEFAULT_AUTH_TIMEOUT,
     store: CredentialStore | None = None,
     log: LogSink | None = None,
+    cacert: CAOption = None,
 ) -> FetchResult:
     """Fetch one URL as Markdown: the arguments of :meth:`Fetcher.fetch` and the
     settings of :class:`Fetcher`, for a fetcher used once."""
@@ -334,6 +340,7 @@ def fetch(
         auth_timeout=auth_timeout,
         store=store,
         log=log,
+        cacert=cacert,
     ) as fetcher:
         return fetcher.fetch(url, max_length=max_length, start_index=start_index, raw=raw)
 
@@ -355,6 +362,7 @@ async def afetch(
     auth_timeout: float = DEFAULT_AUTH_TIMEOUT,
     store: CredentialStore | None = None,
     log: LogSink | None = None,
+    cacert: CAOption = None,
 ) -> FetchResult:
     """The asyncio twin of :func:`fetch` (same arguments, kept in step with it)."""
     async with AsyncFetcher(
@@ -369,6 +377,7 @@ async def afetch(
         auth_timeout=auth_timeout,
         store=store,
         log=log,
+        cacert=cacert,
     ) as fetcher:
         return await fetcher.fetch(url, max_length=max_length, start_index=start_index, raw=raw)
 
@@ -394,6 +403,7 @@ def request(
     auth_timeout: float = DEFAULT_AUTH_TIMEOUT,
     store: CredentialStore | None = None,
     log: LogSink | None = None,
+    cacert: CAOption = None,
 ) -> FetchResult:
     """One request with a method and a body (see :meth:`Fetcher.request`); ``headers`` are this request's."""
     with Fetcher(
@@ -406,6 +416,7 @@ def request(
         auth_timeout=auth_timeout,
         store=store,
         log=log,
+        cacert=cacert,
     ) as fetcher:
         return fetcher.request(method, url, content=content, json=json, headers=headers, max_length=max_length,
                                start_index=start_index, raw=raw)
@@ -430,6 +441,7 @@ async def arequest(
     auth_timeout: float = DEFAULT_AUTH_TIMEOUT,
     store: CredentialStore | None = None,
     log: LogSink | None = None,
+    cacert: CAOption = None,
 ) -> FetchResult:
     """The asyncio twin of :func:`request` (same arguments, kept in step with it)."""
     async with AsyncFetcher(
@@ -442,6 +454,7 @@ async def arequest(
         auth_timeout=auth_timeout,
         store=store,
         log=log,
+        cacert=cacert,
     ) as fetcher:
         return await fetcher.request(method, url, content=content, json=json, headers=headers,
                                      max_length=max_length, start_index=start_index, raw=raw)

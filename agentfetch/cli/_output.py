@@ -53,12 +53,15 @@ def write_text(text: str) -> None:
     sys.stdout.flush()
 
 
-def print_error(error: AgentFetchError, *, as_json: bool) -> None:
+def print_error(error: AgentFetchError, *, as_json: bool, about: str | None = None) -> None:
+    """The error as one line on stderr (``about``: what it concerns, such as one URL of several),
+    and with ``as_json`` as an ``error`` object on stdout."""
     if as_json:
         write_json({"error": error.to_dict()})
     from rich.markup import escape
 
-    console().print(f"[bold red]error:[/] {escape(str(error))}")
+    subject = f"{escape(about)}: " if about and about not in str(error) else ""
+    console().print(f"[bold red]error:[/] {subject}{escape(str(error))}")
 
 
 def run_guarded(action: Callable[[], None], *, as_json: bool = False) -> int:

@@ -40,6 +40,11 @@ def apis_command(
     auth_timeout: Annotated[
         float, typer.Option("--auth-timeout", min=1, help="Seconds to wait for the browser sign-in.")
     ] = DEFAULT_AUTH_TIMEOUT,
+    cacert: Annotated[
+        str | None,
+        typer.Option("--cacert", metavar="FILE", show_default=False,
+                     help="Trust the CA certificates in FILE (PEM), as for agentfetch URL."),
+    ] = None,
     verbose: Annotated[
         bool, typer.Option("-v", "--verbose", help="Log each request on stderr (never tokens).")
     ] = False,
@@ -57,6 +62,7 @@ def apis_command(
             "consent": cli_consent(consent),
             "auth_timeout": auth_timeout,
             "log": verbose_sink(verbose),
+            "cacert": cacert,
         }
         with Fetcher(**options) as fetcher:  # type: ignore[arg-type]
             catalog = discover_apis(url, describe=describe, fetcher=fetcher, max_depth=max_depth)

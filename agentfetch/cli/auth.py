@@ -38,6 +38,11 @@ ConsentOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
 VerboseOpt = Annotated[bool, typer.Option("-v", "--verbose", help="Log each step on stderr (never tokens).")]
 TimeoutOpt = Annotated[float, typer.Option("--auth-timeout", min=1, help="Seconds to wait for the browser sign-in.")]
+CacertOpt = Annotated[
+    str | None,
+    typer.Option("--cacert", metavar="FILE", show_default=False,
+                 help="Trust the CA certificates in FILE (PEM), as for agentfetch URL."),
+]
 
 
 def _oauth(consent: str | None, verbose: bool, auth_timeout: float = DEFAULT_AUTH_TIMEOUT, **extra: Any) -> OAuth:
@@ -51,23 +56,30 @@ def _oauth(consent: str | None, verbose: bool, auth_timeout: float = DEFAULT_AUT
     )
 
 
-def _client() -> httpx.Client:
+def _client(cacert: str | None = None) -> httpx.Client:
     import httpx
 
+    from .._network import ssl_context
     from ..api import USER_AGENT
 
-    return httpx.Client(headers={"User-Agent": USER_AGENT}, timeout=30.0, follow_redirects=False)
+    # The same trust (and proxies) as a fetch: OAuth's requests go through this client.
+    return httpx.Client(headers={"User-Agent": USER_AGENT}, timeout=30.0, follow_redirects=False,
+                        verify=ssl_context(cacert))
 
 
 def _print_credentials(rows: list[dict[str, Any]], as_json: bool) -> None:
     if as_json:
         write_json({"credentials": rows})
         return
-    out = console()
     if not rows:
-        out.print("No stored credentials. Sign in with [bold]agentfetch auth login URL[/].")
+        console().print("No stored credentials. Sign in with [bold]agentfetch auth login URL[/].")
         return
+    from rich.console import Console
     from rich.table import Table
+
+    # The table is the result: stdout. Piped, it keeps its natural width (no URL cut at 80
+    # columns) and no colour; in a terminal it fits the terminal.
+    out = Console(file=sys.stdout, highlight=False, width=None if sys.stdout.isatty() else 100_000)
 
     table = Table(title="agentfetch credentials")
     for column in ("Resource", "Issuer", "User", "Scopes", "Expires", "Stored in"):
@@ -79,7 +91,6 @@ def _print_credentials(rows: list[dict[str, Any]], as_json: bool) -> None:
             expiry += " (expired" + (", refreshable)" if row["refreshable"] else ")")
         scopes = " ".join(row["scopes"]) or "-"
         table.add_row(row["resource"], row["issuer"], row["user"] or "-", scopes, expiry, row["storage"])
-    # A table is for people: it goes to stdout only when asked for data, else stderr.
     out.print(table)
 
 
@@ -89,6 +100,7 @@ def auth_login(
     scope: Annotated[list[str] | None, typer.Option("--scope", help="Scope to request (repeatable).")] = None,
     consent: ConsentOpt = None,
     auth_timeout: TimeoutOpt = DEFAULT_AUTH_TIMEOUT,
+    cacert: CacertOpt = None,
     as_json: JsonOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -101,7 +113,7 @@ def auth_login(
         target = validate_url(url)
         store = open_store()
         oauth = _oauth(consent, verbose, auth_timeout, store=store)
-        with _client() as client:
+        with _client(cacert) as client:
             credential = oauth.login(client, target, scopes=scope or None)
         summary = credential_summary(credential, store)
         if as_json:
@@ -150,6 +162,7 @@ def auth_list(as_json: JsonOpt = False) -> None:
 def auth_logout(
     url: Annotated[str | None, typer.Argument(help="Sign out of the resource serving this URL.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Sign out everywhere.")] = False,
+    cacert: CacertOpt = None,
     as_json: JsonOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -165,7 +178,7 @@ def auth_logout(
 
         target = validate_url(url) if url else None
         oauth = _oauth("deny", verbose, store=open_store())
-        with _client() as client:
+        with _client(cacert) as client:
             removed = oauth.logout(client, target, all=all_)
         if as_json:
             write_json({"removed": [k.resource for k in removed]})
@@ -180,21 +193,30 @@ def auth_logout(
 @auth_app.command("token")
 def auth_token(
     url: Annotated[str, typer.Argument(help="A URL of the protected app.")],
+    cacert: CacertOpt = None,
+    as_json: JsonOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Print a valid access token for URL (refreshing it if needed). The only
-    command that ever prints a secret."""
+    """Print a valid access token for URL (refreshing it if needed). The only command that ever prints a secret."""
 
     def action() -> None:
         from ..api import validate_url
-        from ..store import open_store
+        from ..store import credential_summary, open_store
 
-        oauth = _oauth("deny", verbose, store=open_store(), interactive=False)
-        with _client() as client:
-            token = oauth.access_token(client, validate_url(url))
-        sys.stdout.write(token + "\n")
+        target = validate_url(url)
+        store = open_store()
+        oauth = _oauth("deny", verbose, store=store, interactive=False)
+        with _client(cacert) as client:
+            token = oauth.access_token(client, target)
+        if not as_json:
+            sys.stdout.write(token + "\n")
+            return
+        credential = store.find(target)
+        about = credential_summary(credential, store) if credential is not None else {}
+        write_json({"access_token": token, "token_type": "Bearer",
+                    **{key: about.get(key) for key in ("resource", "issuer", "scopes", "expires_at")}})
 
-    guarded(action)
+    guarded(action, as_json=as_json)
 
 
 def register(app: typer.Typer) -> None:

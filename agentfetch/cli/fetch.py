@@ -9,7 +9,7 @@ To add an option: declare it in :func:`build_parser`, then map it in
 :func:`fetcher_options` (settings of the :class:`~agentfetch.Fetcher`),
 :func:`fetch_arguments` (arguments of one ``fetch()`` call) or
 :func:`request_arguments` (``-X``, ``-d``, ``--json-body``: a ``request()``), and, if it
-changes what is printed, in :func:`write_result`.
+changes what is printed, in :func:`rendered`.
 """
 
 from __future__ import annotations
@@ -18,25 +18,23 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from .._options import DEFAULT_AUTH_TIMEOUT, DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, LogSink
 from .._version import __version__
-from ..errors import EXIT_CODES, AgentFetchError, UsageError
-from ._output import (
-    cli_consent,
-    print_error,
-    run_guarded,
-    verbose_sink,
-    write_json,
-    write_text,
-)
+from ..errors import EXIT_CODES, AgentFetchError, StoreError, UsageError
+from ._output import cli_consent, print_error, run_guarded, verbose_sink, write_json
 
 if TYPE_CHECKING:
     from ..api import FetchResult
 
-__all__ = ["build_parser", "fetch_arguments", "fetcher_options", "main", "request_arguments", "write_result"]
+__all__ = ["DEFAULT_PARALLEL", "build_parser", "fetch_arguments", "fetcher_options", "main", "output_name",
+           "read_urls", "rendered", "request_arguments"]
+
+#: URLs fetched at once: enough to hide latency, few enough not to look like a flood to a site.
+DEFAULT_PARALLEL = 4
 
 FETCH_HELP = """Fetch URL and print it as clean Markdown on stdout.
 
@@ -88,8 +86,15 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add = parser.add_argument
-    add("url", metavar="URL", help="the http(s) URL to fetch")
-    add("--json", dest="as_json", action="store_true", help="print one JSON object on stdout instead of Markdown")
+    add("urls", metavar="URL", nargs="+",
+        help="the http(s) URL to fetch; several are fetched at once, and - reads more from stdin, one a line")
+    add("--json", dest="as_json", action="store_true",
+        help="print one JSON object on stdout instead of Markdown (one a line for several URLs)")
+    add("-o", "--output", metavar="FILE|DIR",
+        help="write to FILE instead of stdout; with several URLs (or an existing directory), one file each in DIR, "
+             "named from the URL")
+    add("--parallel", type=positive_int, default=DEFAULT_PARALLEL, metavar="N",
+        help=f"fetch at most N URLs at once (default: {DEFAULT_PARALLEL})")
     add("--raw", action="store_true", help="print the body as received, unconverted")
     add("--max-length", type=positive_int, metavar="N", help="return at most N characters, cut on a block boundary")
     add("--start-index", type=non_negative_int, default=0, metavar="N",
@@ -113,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--auth-timeout", type=positive_float, default=DEFAULT_AUTH_TIMEOUT, metavar="S",
         help=f"seconds to wait for the browser sign-in (default: {DEFAULT_AUTH_TIMEOUT:g})")
     add("--no-auth", action="store_true", help="never send or obtain credentials")
+    add("--cacert", metavar="FILE",
+        help="trust the CA certificates in FILE (PEM) instead of the system's; default: $SSL_CERT_FILE, "
+             "$REQUESTS_CA_BUNDLE, $CURL_CA_BUNDLE, else the OS trust store")
     add("-v", "--verbose", action="store_true",
         help="log each request and each sign-in step on stderr (never tokens)")
     add("--version", action="version", version=f"agentfetch {__version__}")
@@ -132,6 +140,7 @@ def fetcher_options(options: argparse.Namespace, log: LogSink | None) -> dict[st
         "consent": cli_consent(options.consent),
         "auth_timeout": options.auth_timeout,
         "log": log,
+        "cacert": options.cacert,
     }
 
 
@@ -198,21 +207,55 @@ def _status_block(result: FetchResult) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-def write_result(result: FetchResult, options: argparse.Namespace) -> None:
-    """The result on stdout: JSON, the body as received, or Markdown (after the headers with ``-i``)."""
+def rendered(result: FetchResult, options: argparse.Namespace) -> bytes:
+    """What a result prints as: its JSON object (one line), or the body as received or as Markdown
+    (after the status line and headers with ``-i``; nothing for an empty answer)."""
     if options.as_json:
-        write_json(result.to_dict())
-        return
-    if getattr(options, "include", False):
-        sys.stdout.write(_status_block(result))
+        return (json.dumps(result.to_dict(), ensure_ascii=False) + "\n").encode()
+    head = _status_block(result).encode() if getattr(options, "include", False) else b""
     if options.raw and result.body is not None and options.start_index == 0 and options.max_length is None:
-        sys.stdout.flush()
-        sys.stdout.buffer.write(result.body)
-        sys.stdout.flush()
-    elif result.kind != "empty":
-        write_text(result.markdown)
+        return head + result.body
+    if result.kind == "empty":
+        return head
+    text = result.markdown
+    return head + (text if text.endswith("\n") else text + "\n").encode()
+
+
+def output_name(url: str, options: argparse.Namespace, content_type: str | None = None) -> str:
+    """A file name for ``url`` in an ``-o DIR``: host and path, made safe (``docs.example.com_guide.md``);
+    a query adds a short hash of the whole URL, so that two pages never share a name."""
+    import hashlib
+    import re
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    stem = (parts.netloc + parts.path.rstrip("/")).replace(":", "_").replace("/", "_") or "page"
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip(".-")[:150] or "page"
+    if parts.query:
+        stem += "-" + hashlib.sha256(url.encode()).hexdigest()[:8]
+    if options.as_json:
+        suffix = ".json"
+    elif options.raw:
+        import mimetypes
+
+        media = (content_type or "").split(";")[0].strip()
+        suffix = (mimetypes.guess_extension(media) if media else None) or ".txt"
     else:
-        sys.stdout.flush()
+        suffix = ".md"
+    return stem if stem.endswith(suffix) else stem + suffix
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    """Whole or not at all: a temporary file beside it, then a rename."""
+    import os
+
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise StoreError(f"cannot write {path}: {error.strerror or error}") from None
 
 
 def report(result: FetchResult, log: LogSink) -> None:
@@ -231,8 +274,180 @@ def _stderr_line(message: str) -> None:
     sys.stderr.write(message + "\n")
 
 
+def read_urls(arguments: list[str], stdin: Iterator[str] | None = None) -> list[str]:
+    """The URLs to fetch: the arguments, with ``-`` standing for the lines of stdin (blank
+    lines and ``#`` comments skipped), each URL once."""
+    urls: list[str] = []
+    for argument in arguments:
+        if argument != "-":
+            urls.append(argument)
+            continue
+        lines = stdin if stdin is not None else sys.stdin
+        urls += [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+        stdin = iter(())  # stdin is read once
+    if not urls:
+        raise UsageError("no URL given (stdin had none)")
+    return list(dict.fromkeys(urls))
+
+
+class _Outcome:
+    """One URL's result or error; both for an answer printed with an error status (``-X``, ``-d``)."""
+
+    def __init__(self, url: str, result: FetchResult | None = None, error: AgentFetchError | None = None) -> None:
+        self.url, self.result, self.error = url, result, error
+
+    @property
+    def exit_code(self) -> int:
+        return self.error.exit_code if self.error is not None else 0
+
+
+def _fetch_all(urls: list[str], options: argparse.Namespace, log: LogSink | None) -> Iterator[_Outcome]:
+    """Each URL's outcome, in the order given. Several are fetched ``--parallel`` at a time with
+    one fetcher (one connection pool; a sign-in that several URLs need happens once), on daemon
+    threads, so that Ctrl-C ends the command at once."""
+    from ..api import Fetcher
+
+    settings = fetcher_options(options, log)
+    if len(urls) > 1:
+        settings["consent"] = _one_prompt_at_a_time(settings["consent"])
+    with Fetcher(**settings) as fetcher:
+
+        send = request_arguments(options)
+
+        def one(url: str) -> _Outcome:
+            try:
+                if send is None:
+                    return _Outcome(url, fetcher.fetch(url, **fetch_arguments(options)))
+                # -X/-d: the answer is printed whatever its status; the status then decides the exit code.
+                result = fetcher.request(url=url, **send)
+                return _Outcome(url, result, result.status_error())
+            except AgentFetchError as error:
+                return _Outcome(url, error=error)
+
+        if len(urls) == 1:
+            yield one(urls[0])
+            return
+        import queue
+        import threading
+
+        outcomes: list[_Outcome | BaseException | None] = [None] * len(urls)
+        finished = [threading.Event() for _ in urls]
+        todo: queue.SimpleQueue[int] = queue.SimpleQueue()
+        for index in range(len(urls)):
+            todo.put(index)
+
+        def work() -> None:
+            while True:
+                try:
+                    index = todo.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    outcomes[index] = one(urls[index])
+                except BaseException as error:  # noqa: BLE001 - re-raised in the main thread
+                    outcomes[index] = error
+                finished[index].set()
+
+        for _ in range(min(options.parallel, len(urls))):
+            threading.Thread(target=work, name="agentfetch-fetch", daemon=True).start()
+        for index in range(len(urls)):
+            finished[index].wait()
+            outcome = outcomes[index]
+            if isinstance(outcome, BaseException):
+                raise outcome
+            assert outcome is not None
+            yield outcome
+
+
+def _one_prompt_at_a_time(consent: Any) -> Any:
+    """Threads may need consent together (two sites at once); the human answers one question at a time."""
+    if consent != "ask":
+        return consent
+    import threading
+
+    from ..oauth import default_consent
+
+    ask, lock = default_consent("ask"), threading.Lock()
+
+    def serial(request: Any) -> bool:
+        with lock:
+            return ask(request)
+
+    return serial
+
+
+class _Printer:
+    """Where results go: stdout (a header line per URL when there are several), ``-o FILE``,
+    or one file per URL in ``-o DIR``. Errors go to stderr, naming the URL when there are several."""
+
+    def __init__(self, options: argparse.Namespace, several: bool, log: LogSink | None) -> None:
+        self.options, self.several = options, several
+        self.say = log or _stderr_line
+        self.file: Path | None = None
+        self.directory: Path | None = None
+        self.names: set[str] = set()
+        self.printed = 0
+        if options.output is not None:
+            target = Path(options.output).expanduser()
+            if several or target.is_dir() or options.output.endswith(("/", "\\")):
+                if target.exists() and not target.is_dir():
+                    raise UsageError(f"-o {options.output} is a file; with several URLs it must name a directory")
+                try:
+                    target.mkdir(parents=True, exist_ok=True)
+                except OSError as error:
+                    raise StoreError(f"cannot create {target}: {error.strerror or error}") from None
+                self.directory = target
+            else:
+                self.file = target
+
+    def __call__(self, outcome: _Outcome) -> None:
+        options = self.options
+        if outcome.result is None:
+            assert outcome.error is not None
+            if not self.several:
+                print_error(outcome.error, as_json=options.as_json)
+                return
+            if options.as_json:
+                write_json({"url": outcome.url, "error": outcome.error.to_dict()})
+            print_error(outcome.error, as_json=False, about=outcome.url)
+            return
+        self._result(outcome.result)
+        if outcome.error is not None:
+            # The answer, with its status, is out already; the error line says what it means.
+            print_error(outcome.error, as_json=False, about=outcome.url if self.several else None)
+
+    def _result(self, result: FetchResult) -> None:
+        options = self.options
+        data = rendered(result, options)
+        chatty = options.verbose or sys.stderr.isatty()
+        if self.file is not None or self.directory is not None:
+            path = self.file or self._file_for(result)
+            _write_file(path, data)
+            if chatty:
+                self.say(f"{result.url} → {path}")
+        else:
+            if self.several and not options.as_json:
+                sys.stdout.write(("\n" if self.printed else "") + f"==> {result.url} <==\n")
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        self.printed += 1
+        if chatty:
+            report(result, lambda line: self.say(f"{result.url}: {line}" if self.several else line))
+
+    def _file_for(self, result: FetchResult) -> Path:
+        assert self.directory is not None
+        name = output_name(result.url, self.options, result.content_type)
+        stem, dot, suffix = name.rpartition(".")
+        number = 2
+        while name in self.names:
+            name, number = f"{stem}-{number}{dot}{suffix}", number + 1
+        self.names.add(name)
+        return self.directory / name
+
+
 def main(argv: list[str]) -> int:
-    """Run ``agentfetch [OPTIONS] URL`` and return its exit code."""
+    """Run ``agentfetch [OPTIONS] URL...`` and return its exit code: the worst of the URLs'."""
     if not argv:
         build_parser().print_usage(sys.stderr)
         return 2
@@ -241,29 +456,17 @@ def main(argv: list[str]) -> int:
     if not parsed:
         return code
     options = parsed[0]
-
-    failed: list[AgentFetchError] = []
+    codes: list[int] = []
 
     def action() -> None:
-        from ..api import Fetcher
-
+        if "-" in options.urls and options.data == "@-":
+            raise UsageError("-d @- and the URL - both read stdin; give the body or the URLs another way")
+        urls = read_urls(options.urls)
         log = verbose_sink(options.verbose)
-        send = request_arguments(options)
-        with Fetcher(**fetcher_options(options, log)) as fetcher:
-            if send is None:
-                result = fetcher.fetch(options.url, **fetch_arguments(options))
-            else:
-                result = fetcher.request(url=options.url, **send)
-        write_result(result, options)
-        if options.verbose or sys.stderr.isatty():
-            report(result, log or _stderr_line)
-        error = result.status_error() if send is not None else None
-        if error is not None:
-            failed.append(error)
+        deliver = _Printer(options, len(urls) > 1 or "-" in options.urls, log)
+        for outcome in _fetch_all(urls, options, log):
+            codes.append(outcome.exit_code)
+            deliver(outcome)
 
     code = run_guarded(action, as_json=options.as_json)
-    if code == 0 and failed:
-        # The answer, with its status, is on stdout already; the error line says what it means.
-        print_error(failed[0], as_json=False)
-        return failed[0].exit_code
-    return code
+    return max([code, *codes])

@@ -24,9 +24,10 @@ from typing import Any, Generic, TypeGuard, TypeVar, assert_never
 
 import httpx
 
+from .._network import network_error
 from .._options import DEFAULT_TIMEOUT
 from .._urls import redact_url
-from ..errors import AgentFetchError, AuthorizationError, FetchTimeout, NetworkError
+from ..errors import AgentFetchError, AuthorizationError, NetworkError
 from ..store import CredentialStore
 from ._http import MAX_BODY
 from ._steps import AcquireLock, AskConsent, Flow, Interaction, OpenBrowser, ReleaseLock, Sleep, WaitForCallback
@@ -306,9 +307,8 @@ async def asend(client: httpx.AsyncClient, request: httpx.Request) -> httpx.Resp
 
 
 def _transport_failure(request: httpx.Request, exc: httpx.TransportError) -> NetworkError:
-    if isinstance(exc, httpx.TimeoutException):
-        return FetchTimeout(f"timed out talking to {redact_url(request.url)}")
-    return NetworkError(f"cannot reach {redact_url(request.url)}: {type(exc).__name__}")
+    # The page fetch's wording: the host and step, and for a certificate or a proxy what to set.
+    return network_error(exc, str(request.url), trust_known=False)
 
 
 def _body_unneeded(request: httpx.Request, response: httpx.Response) -> bool:

@@ -123,3 +123,32 @@ def test_public_page_needs_no_usable_store(pages, tmp_path):
     proc = run_cli(pages.url("/article"), home=blocker / "home")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("# Loopback article")
+
+
+def test_tables_go_to_stdout_whole_and_every_auth_subcommand_speaks_json(demo, tmp_path, browser_env):
+    # A deep home makes the "Stored in" column long: piped, nothing may be cut at 80 columns.
+    home = tmp_path / ("a-rather-long-directory-name-" * 3) / "home"
+    login = run_cli("auth", "login", demo.url, "--consent", "allow", "--json", home=home, env=browser_env)
+    assert login.returncode == 0, login.stderr
+    row = json.loads(login.stdout)
+
+    for command in (["auth", "status"], ["auth", "list"], ["auth", "status", demo.url]):
+        table = run_cli(*command, home=home, env={"COLUMNS": "80"})
+        assert table.returncode == 0, table.stderr
+        assert "…" not in table.stdout and table.stderr == ""
+        for value in (row["resource"], row["issuer"], "alice", row["storage"]):
+            assert value in table.stdout, (value, table.stdout)
+        assert max(len(line) for line in table.stdout.splitlines()) > 80
+        assert "\x1b[" not in table.stdout  # no colour codes in a pipe
+
+    token = json.loads(run_cli("auth", "token", demo.url, "--json", home=home).stdout)
+    assert token["token_type"] == "Bearer" and token["access_token"].count(".") == 2
+    assert token["resource"] == row["resource"] and token["issuer"] == demo.issuer and "read" in token["scopes"]
+    missing = run_cli("auth", "token", demo.url + "nowhere/..", "--json", home=tmp_path / "empty")
+    assert missing.returncode == 5 and json.loads(missing.stdout)["error"]["exit_code"] == 5
+
+    logout = run_cli("auth", "logout", "--all", "--json", home=home)
+    assert logout.returncode == 0 and json.loads(logout.stdout) == {"removed": [row["resource"]]}
+    empty = run_cli("auth", "list", home=home)
+    assert empty.stdout == "" and "No stored credentials" in empty.stderr
+    assert json.loads(run_cli("auth", "list", "--json", home=home).stdout) == {"credentials": []}
