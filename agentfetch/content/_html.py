@@ -25,7 +25,9 @@ __all__ = ["convert_html"]
 _NOISE_TAGS = ("script", "style", "noscript", "template", "link")
 _IMAGE_ATTR = re.compile(r"\.(jpg|jpeg|png|webp)", re.I)
 _CHROME_TAGS = ("nav", "header", "footer", "aside", "form", "dialog", "menu")
-_CHROME_ROLES = {"navigation", "banner", "contentinfo", "complementary", "menu", "menubar", "dialog", "alertdialog", "search"}
+_CHROME_ROLES = {
+    "navigation", "banner", "contentinfo", "complementary", "menu", "menubar", "dialog", "alertdialog", "search",
+}
 _SHARE_OR_COMMENTS = re.compile(r"(\b|_)(share|sharing|social|comments?|disqus|related)(\b|_)", re.I)
 _TOO_LITTLE = 500
 

@@ -95,7 +95,8 @@ def main_content(markdown: str) -> str:
     first heading or paragraph of prose, link lists and one-line notices after
     the last one); a block in between stays whatever it holds, so the pass can
     cut no part of the article itself. A ``# Title`` first line stays, and a
-    document that is mostly such blocks (an index, a link list) is returned whole. A block is chrome when most of its text
+    document that is mostly such blocks (an index, a link list) is returned whole.
+    A block is chrome when most of its text
     is link text and its lines are short (a menu, a list of links, a
     breadcrumb), never when it is a heading, code, a quote or a table.
     """

@@ -278,7 +278,7 @@ def is_data_table(table) -> bool:
         return True
     for _ in table.iter("col", "colgroup", "tfoot", "thead", "th"):
         return True
-    for inner in table.iterdescendants("table"):
+    for _nested in table.iterdescendants("table"):
         return False
     rows = columns = 0
     for tr in table.iter("tr"):

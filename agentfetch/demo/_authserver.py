@@ -132,7 +132,9 @@ class AuthorizationServer:
 
     def handle(self, req: Request, name: str) -> Response:
         routes = {
-            ("GET", "jwks"): lambda: json_response(200, self.app.signer.jwks(), content_type="application/jwk-set+json"),
+            ("GET", "jwks"): lambda: json_response(
+                200, self.app.signer.jwks(), content_type="application/jwk-set+json"
+            ),
             ("POST", "register"): lambda: self.register(req),
             ("GET", "authorize"): lambda: self.authorize(req, req.query),
             ("POST", "authorize"): lambda: self.authorize(req, req.form()),
@@ -157,7 +159,8 @@ class AuthorizationServer:
         route = routes.get((req.method, name))
         if route is None:
             if any(key[1] == name for key in routes):
-                return Response(405, b"method not allowed\n", [("Allow", ", ".join(k[0] for k in routes if k[1] == name))])
+                allowed = ", ".join(k[0] for k in routes if k[1] == name)
+                return Response(405, b"method not allowed\n", [("Allow", allowed)])
             return json_response(404, {"error": "not_found"})
         return route()
 
@@ -281,10 +284,9 @@ class AuthorizationServer:
 
     def _with_csrf(self, req: Request, build: Callable[[str], Response]) -> Response:
         """A form page with a double-submit CSRF token: the form carries the cookie's value back."""
-        token = req.cookies.get(CSRF_COOKIE)
-        fresh = not token
-        if fresh:
-            token = new_secret(nbytes=16)
+        cookie = req.cookies.get(CSRF_COOKIE)
+        fresh = not cookie
+        token = cookie or new_secret(nbytes=16)
         response = build(token)
         if fresh:
             response.headers.append(("Set-Cookie", f"{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax"))
@@ -369,7 +371,7 @@ class AuthorizationServer:
             redirect_uri = client.redirect_uris[0]
         if not redirect_uri or not self.redirect_uri_allowed(client, redirect_uri):
             return "The redirect_uri is missing or not registered for this client."
-        state = (params.get("state") or [None])[0]
+        state = next(iter(params.get("state") or ()), None)
 
         def fail(error: str, description: str) -> tuple[str, str | None, tuple[str, str]]:
             return redirect_uri, state, (error, description)
@@ -558,7 +560,7 @@ class AuthorizationServer:
             pending = self.app.state.pending.get(txn)
         step = "mfa" if pending is not None and pending.acr == ACR_MFA else "consent"
         target = f"{self.url(step)}?{urlencode({'txn': txn})}" if txn else self._safe_next(
-            (form.get("next") or [None])[0])
+            next(iter(form.get("next") or ()), None))
         response = redirect(target)
         response.headers.append(("Set-Cookie", f"{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax"))
         response.user = username
@@ -684,7 +686,7 @@ class AuthorizationServer:
 
     def authenticate_client(self, req: Request, form: dict[str, list[str]]) -> Client | Response:
         basic = req.header("Authorization")
-        client_id = (form.get("client_id") or [None])[0]
+        client_id = next(iter(form.get("client_id") or ()), None)
         secret: str | None = None
         method = "none"
         if basic.lower().startswith("basic "):
@@ -704,7 +706,9 @@ class AuthorizationServer:
             return self._invalid_client("unknown or missing client_id", basic=method == "client_secret_basic")
         if client.token_endpoint_auth_method != method:
             return self._invalid_client(
-                f"this client authenticates with {client.token_endpoint_auth_method}", basic=method == "client_secret_basic")
+                f"this client authenticates with {client.token_endpoint_auth_method}",
+                basic=method == "client_secret_basic",
+            )
         if client.client_secret is not None and not hmac.compare_digest(client.client_secret, secret or ""):
             return self._invalid_client("client authentication failed", basic=method == "client_secret_basic")
         return client
@@ -988,7 +992,7 @@ class AuthorizationServer:
         if isinstance(checked, Response):
             return checked
         client, form = checked
-        scopes, problem = self._requested_scopes((form.get("scope") or [None])[0])
+        scopes, problem = self._requested_scopes(next(iter(form.get("scope") or ()), None))
         if problem:
             return oauth_error("invalid_scope", problem)
         resource_value = (form.get("resource") or [""])[0]

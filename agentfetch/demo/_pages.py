@@ -98,7 +98,8 @@ def login_page(
                    f'access <strong class="app">{escape(asking.app_name)}</strong> as you. '
                    "Sign in to review the request.</p>")
     elif asking is not None:
-        context = f'<p class="asking">Sign in to continue to <strong class="app">{escape(asking.app_name)}</strong>.</p>'
+        app = escape(asking.app_name)
+        context = f'<p class="asking">Sign in to continue to <strong class="app">{app}</strong>.</p>'
     else:
         context = ""
     # After a wrong password the username stays and the password field has the focus.

@@ -31,7 +31,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
+            chunks: list[bytes] = []
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                 if size == 0:
@@ -133,6 +133,8 @@ class DemoServer:
         cfg = self._base_config
         self._httpd = _HTTPServer((cfg.host, cfg.port), self.app)
         host, port = self._httpd.server_address[:2]
+        if isinstance(host, bytes):  # typeshed allows bytes for AF_UNIX addresses; ours is an IP
+            host = host.decode()
         shown = f"[{host}]" if ":" in str(host) else host
         self.app.origin = f"http://{shown}:{port}"
         self._install_preregistered_client()

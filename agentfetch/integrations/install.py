@@ -77,7 +77,8 @@ def _host_path() -> str:
     if sys.prefix != sys.base_prefix:
         private.append(Path(sys.prefix))
     for variable in ("VIRTUAL_ENV", "CONDA_PREFIX"):
-        if os.environ.get(variable) and not (variable == "CONDA_PREFIX" and os.environ.get("CONDA_DEFAULT_ENV") == "base"):
+        conda_base = variable == "CONDA_PREFIX" and os.environ.get("CONDA_DEFAULT_ENV") == "base"
+        if os.environ.get(variable) and not conda_base:
             private.append(Path(os.environ[variable]))
     resolved = [place.resolve() for place in private]
 

@@ -23,7 +23,6 @@ import pytest
 from agentfetch.demo import DemoServer
 from agentfetch.demo.useragent import walk
 
-
 #: "Use the usual value" for a keyword where ``None`` means "leave the parameter out".
 DEFAULT: Any = object()
 

@@ -15,7 +15,6 @@ import pytest
 
 from agentfetch.store import Credential, CredentialKey, TokenSet
 
-
 Reply = tuple[int, dict[str, str], bytes]
 
 

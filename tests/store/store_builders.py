@@ -14,7 +14,6 @@ from keyring.errors import PasswordDeleteError
 from agentfetch.store import Credential, CredentialKey, TokenSet
 
 
-
 def make_credential(
     resource: str = "https://app.example/docs",
     *,

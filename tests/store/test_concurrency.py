@@ -125,7 +125,7 @@ def test_single_flight_across_processes(home: Path, tmp_path: Path) -> None:
 
     assert counter.read_text() == "12"
     intervals.sort()
-    for (_, end), (next_start, _) in zip(intervals, intervals[1:]):
+    for (_, end), (next_start, _) in zip(intervals, intervals[1:], strict=False):
         assert end <= next_start, "two processes held the lock at once"
 
 
