@@ -20,7 +20,7 @@ from ._network import CAOption, network_error, ssl_context
 from ._options import ConsentOption, HeadersOption, LogSink
 from ._result import FetchResult, status_error
 from ._urls import TRACED_EXTENSION, origin, redact_url
-from ._version import __version__
+from ._version import USER_AGENT
 from .errors import (
     AgentFetchError,
     NetworkError,
@@ -50,9 +50,6 @@ __all__ = [
 
 #: Markdown first, so that servers offering "Markdown for Agents" answer in Markdown.
 ACCEPT = "text/markdown, text/html;q=0.9, application/xhtml+xml;q=0.8, */*;q=0.5"
-#: Names the tool honestly; never a browser User-Agent (access proxies would answer
-#: a browser with a login redirect instead of an OAuth challenge).
-USER_AGENT = f"agentfetch/{__version__} (+https://pypi.org/project/agentfetch/)"
 
 MAX_REDIRECTS = 10
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
