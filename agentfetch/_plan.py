@@ -365,10 +365,11 @@ def build_auth(
         return None
     if auth is not True:
         return auth
+    from ._credentials import ServiceCredentialAuth, load_credentials
     from .oauth import OAuth, default_consent
 
     consent_callback = default_consent(consent) if isinstance(consent, str) else consent
-    return OAuth(
+    oauth = OAuth(
         store=store,
         consent=consent_callback,
         open_browser=open_browser,
@@ -377,6 +378,21 @@ def build_auth(
         interactive=interactive,
         client=client,
     )
+    # config.toml [[credentials]]: hosts without managed OAuth get their service credential first.
+    credentials = load_credentials()
+    if not credentials:
+        return oauth
+
+    opened: list[CredentialStore] = [] if store is None else [store]
+
+    def the_store() -> CredentialStore:  # opened on first use: only a helper's output is kept there
+        if not opened:
+            from .store import open_store
+
+            opened.append(open_store())
+        return opened[0]
+
+    return ServiceCredentialAuth(credentials, oauth, store=the_store, log=log)
 
 
 def trace_response(plan: FetchPlan, response: httpx.Response) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from typing import Any
 
 from ._urls import redact_url
@@ -24,6 +23,8 @@ def status_error(status: int, url: str, *, reason: str = "", challenge: str = ""
             hint=f"run `agentfetch auth login {url}`" if challenge else None,
         )
     if not reason:
+        from http import HTTPStatus
+
         try:
             reason = HTTPStatus(status).phrase
         except ValueError:

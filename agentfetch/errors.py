@@ -24,6 +24,7 @@ __all__ = [
     "AccessDenied",
     "AuthorizationTimeout",
     "ClientIdentityError",
+    "CredentialHelperError",
     "SecurityError",
     "MetadataMismatch",
     "InsecureTransport",
@@ -146,6 +147,13 @@ class ClientIdentityError(AuthorizationError):
     """No way to identify this client to the authorization server."""
 
     kind = "client_identity"
+
+
+class CredentialHelperError(AuthorizationError):
+    """A ``[[credentials]]`` source could not give its credential: the helper failed, timed out or
+    printed no token, or the environment variable is unset. Names the helper, never its output."""
+
+    kind = "credential_helper"
 
 
 class SecurityError(AgentFetchError):

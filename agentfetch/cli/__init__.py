@@ -3,6 +3,7 @@
 - :mod:`.fetch`: the bare ``agentfetch URL`` (argparse, import-light: it is what agents run).
 - :mod:`.apis`: ``agentfetch apis URL``, the APIs a host lists (RFC 9727).
 - :mod:`.auth`: ``agentfetch auth login|status|list|logout|token``.
+- :mod:`.config`: ``agentfetch config``, the effective configuration with secrets masked.
 - :mod:`.demo`: ``agentfetch demo`` and ``agentfetch demo serve``.
 - :mod:`.integrations`: ``agentfetch mcp`` and ``agentfetch install opencode|goose``.
 - :mod:`._output`: the one console, results on stdout, errors and exit codes, ``--consent``, ``-v``.
@@ -25,20 +26,21 @@ if TYPE_CHECKING:
 __all__ = ["SUBCOMMANDS", "app", "run"]
 
 #: Handled by the typer app; anything else is ``agentfetch [OPTIONS] URL`` (argparse).
-SUBCOMMANDS = ("apis", "auth", "demo", "mcp", "install")
+SUBCOMMANDS = ("apis", "auth", "config", "demo", "mcp", "install")
 
 
 def app() -> typer.Typer:
     """The subcommands' typer app."""
     import typer
 
-    from . import apis, auth, demo, integrations
+    from . import apis, auth, config, demo, integrations
 
     root = typer.Typer(
         add_completion=False, no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]}
     )
     apis.register(root)
     auth.register(root)
+    config.register(root)
     demo.register(root)
     integrations.register(root)
     return root

@@ -16,6 +16,7 @@ from ._output import cli_consent, console, guarded, verbose_sink, write_json
 
 if TYPE_CHECKING:
     import httpx
+    from rich.console import Console
 
     from ..oauth import OAuth
 
@@ -67,20 +68,44 @@ def _client(cacert: str | None = None) -> httpx.Client:
                         verify=ssl_context(cacert))
 
 
-def _print_credentials(rows: list[dict[str, Any]], as_json: bool) -> None:
+def _result_console() -> Console:
+    from rich.console import Console
+
+    # A table is the result: stdout. Piped, it keeps its natural width (no URL cut at 80
+    # columns) and no colour; in a terminal it fits the terminal.
+    return Console(file=sys.stdout, highlight=False, width=None if sys.stdout.isatty() else 100_000)
+
+
+def _print_service(rows: list[dict[str, Any]]) -> None:
+    """``[[credentials]]`` from config.toml: machine credentials, shown apart from the human's grants."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="Service credentials (config.toml [[credentials]]: a machine, not a person)")
+    for column in ("Match", "Source", "Sent as", "Kept"):
+        table.add_column(column)
+    for row in rows:
+        source = {"command": " ".join(row.get("command", ())), "env": f"${row.get('env')}"}.get(row["source"], "")
+        if row["source"] == "headers":
+            source = ", ".join(f"{k}={v}" for k, v in row["values"].items())
+        kept = {True: "yes", False: "no", None: "-"}[row.get("kept")]
+        table.add_row(escape(row["match"]), escape(source), ", ".join(row["headers"]), kept)
+    _result_console().print(table)
+
+
+def _print_credentials(rows: list[dict[str, Any]], as_json: bool,
+                       service: list[dict[str, Any]] | None = None) -> None:
     if as_json:
-        write_json({"credentials": rows})
+        write_json({"credentials": rows} | ({"service_credentials": service} if service is not None else {}))
         return
+    if service:
+        _print_service(service)
     if not rows:
         console().print("No stored credentials. Sign in with [bold]agentfetch auth login URL[/].")
         return
-    from rich.console import Console
     from rich.table import Table
 
-    # The table is the result: stdout. Piped, it keeps its natural width (no URL cut at 80
-    # columns) and no colour; in a terminal it fits the terminal.
-    out = Console(file=sys.stdout, highlight=False, width=None if sys.stdout.isatty() else 100_000)
-
+    out = _result_console()
     table = Table(title="agentfetch credentials")
     for column in ("Resource", "Issuer", "User", "Scopes", "Expires", "Stored in"):
         table.add_column(column)
@@ -127,17 +152,26 @@ def auth_login(
 
 
 def _status(url: str | None, as_json: bool) -> None:
+    from .._credentials import STORE_NAMESPACE, best_match, load_credentials, origin_text
     from ..api import validate_url
     from ..store import credential_summary, open_store
 
     store = open_store()
+    service = load_credentials()
     if url is None:
         credentials = store.list()
+        shown = [c.describe() for c in service]
     else:
-        found = store.find(validate_url(url))
+        target = validate_url(url)
+        found = store.find(target)
         credentials = [found] if found is not None else []
-    _print_credentials([credential_summary(c, store) for c in credentials], as_json)
-    if url is not None and not credentials:
+        match = best_match(service, target)
+        shown = []
+        if match is not None:
+            kept = store.secret_get(STORE_NAMESPACE, f"{match.match} {origin_text(target)}") if match.command else None
+            shown = [match.describe() | {"kept": kept is not None if match.command else None}]
+    _print_credentials([credential_summary(c, store) for c in credentials], as_json, shown)
+    if url is not None and not credentials and not shown:
         from ..errors import AuthorizationError
 
         raise AuthorizationError(f"no stored credential for {url}", hint=f"run `agentfetch auth login {url}`")

@@ -46,7 +46,8 @@ you: JSON answers are pretty-printed, any status is shown, and exit 4 or 5
 says the status was an error.
 
 Other commands: agentfetch apis (the APIs a host lists, RFC 9727),
-agentfetch auth (login, status, list, logout, token), agentfetch demo (try it
+agentfetch auth (login, status, list, logout, token), agentfetch config
+(the effective configuration, secrets masked), agentfetch demo (try it
 against an embedded protected app), agentfetch mcp (MCP server),
 agentfetch install (OpenCode, Goose).
 """

@@ -72,6 +72,12 @@ class _UnusableStore:
     def registration_delete(self, issuer: str) -> None:
         raise self.error
 
+    def secret_get(self, namespace: str, key: str) -> str | None:
+        raise self.error
+
+    def secret_put(self, namespace: str, key: str, value: str, ttl: float) -> None:
+        raise self.error
+
     def cache_get(self, namespace: str, key: str) -> dict[str, Any] | None:
         raise self.error
 

@@ -22,8 +22,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from .._paths import config_dir
-from ..errors import UsageError
+from .._config import config_file, load_config
 
 __all__ = ["ConfiguredClient", "configured_client", "client_metadata_url", "initial_access_token", "HOW_TO_CONFIGURE"]
 
@@ -44,20 +43,12 @@ class ConfiguredClient:
 
 
 def config_path() -> str:
-    return str(config_dir() / "config.toml")
+    return str(config_file())
 
 
 def _load() -> dict[str, Any]:
-    import tomllib
-
-    path = config_dir() / "config.toml"
-    try:
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        return {}
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from exc
+    # One loader for the whole file (agentfetch._config): its errors name the file and the line.
+    return load_config()
 
 
 def configured_client(issuer: str) -> ConfiguredClient | None:

@@ -66,6 +66,16 @@ class CredentialStore(Protocol):
 
     def registration_delete(self, issuer: str) -> None: ...
 
+    # -- short-lived secrets kept in the vault (credential helpers' output) --------------
+
+    def secret_get(self, namespace: str, key: str) -> str | None:
+        """The secret kept under (``namespace``, ``key``), or None when absent or expired."""
+        ...
+
+    def secret_put(self, namespace: str, key: str, value: str, ttl: float) -> None:
+        """Keep ``value`` in the vault for ``ttl`` seconds; a ttl <= 0 forgets it."""
+        ...
+
     # -- non-secret discovery cache (PRM, AS metadata, failure notes) ------------------
 
     def cache_get(self, namespace: str, key: str) -> dict[str, Any] | None:

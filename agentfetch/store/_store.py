@@ -259,6 +259,48 @@ class LocalCredentialStore:
             self._save_index(index)
             self._drop_secrets(old)
 
+    # -- short-lived secrets (a credential helper's output, by origin) ------------------
+
+    def secret_get(self, namespace: str, key: str) -> str | None:
+        """The secret kept under (``namespace``, ``key``), or None when absent or expired."""
+        entry = self._secret_entries(self._index.read()).get(_secret_slot(namespace, key))
+        if entry is None or not _cache_live(entry, time.time()):
+            return None
+        return self._with_secrets(
+            entry,
+            lambda: self._secret_entries(self._index.read()).get(_secret_slot(namespace, key)),
+            lambda _entry, secrets: secrets["value"],
+            f"a kept {namespace} secret is unreadable; treating it as absent",
+        )
+
+    def secret_put(self, namespace: str, key: str, value: str, ttl: float) -> None:
+        """Keep ``value`` in the vault (keyring, else the private file) for ``ttl`` seconds;
+        a ttl <= 0 forgets it. Expired ones are dropped on the way."""
+        if not isinstance(namespace, str) or not isinstance(key, str) or not isinstance(value, str):
+            raise UsageError("secret namespaces, keys and values are strings")
+        if not isinstance(ttl, (int, float)) or math.isnan(ttl):
+            raise UsageError(f"secret ttl must be a number of seconds, not {ttl!r}")
+        now = time.time()
+        with self._changing():
+            index = self._index.read_for_update()
+            entries = self._secret_entries(index)
+            slot = _secret_slot(namespace, key)
+            dropped = [entries.pop(k) for k in [k for k, e in entries.items() if k == slot or not _cache_live(e, now)]]
+            if ttl > 0:
+                entry: dict[str, Any] = {"expires_at": now + min(ttl, 10 * 365 * 86400)}
+                self._swap(index, "secrets", {**entries, slot: entry}, entry, {"value": value}, None)
+            else:
+                index["secrets"] = entries
+                self._save_index(index)
+            for old in dropped:
+                self._drop_secrets(old)
+
+    def _secret_entries(self, index: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        raw = index.get("secrets")
+        if not isinstance(raw, dict):
+            return {}
+        return {k: v for k, v in raw.items() if isinstance(v, dict)}
+
     # -- discovery cache -----------------------------------------------------------
 
     def cache_get(self, namespace: str, key: str) -> dict[str, Any] | None:
@@ -480,6 +522,10 @@ def _find_entry(entries: list[dict[str, Any]], key: CredentialKey) -> dict[str, 
         if _entry_key(entry, strict=False) == key:
             return entry
     return None
+
+
+def _secret_slot(namespace: str, key: str) -> str:
+    return f"{namespace} {key}"
 
 
 def _cache_slot(data: dict[str, Any], namespace: str) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -19,3 +20,22 @@ def run_cli(*args: str, home: Path, input: str | None = None, timeout: float = 1
     return subprocess.run([sys.executable, "-m", "agentfetch", *args], capture_output=True, text=True,
                           timeout=timeout, env=full_env, input=input,
                           stdin=None if input is not None else subprocess.DEVNULL, check=False)
+
+
+#: A cloudflared-style credential helper (``cloudflared access token -app=URL``) that gets a token the demo accepts.
+CLOUDFLARED = Path(__file__).parent / "helpers" / "cloudflared"
+
+
+def write_config(home: Path, text: str) -> Path:
+    """``config.toml`` in ``home``'s config directory."""
+    path = home / "config" / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def cloudflared_entry(origin: str, *, ttl: int = 0) -> str:
+    """A ``[[credentials]]`` entry: the cloudflared-style helper's token as ``cf-access-token`` for ``origin``."""
+    argv = json.dumps([sys.executable, str(CLOUDFLARED), "access", "token", "-app={url}"])  # JSON array = TOML array
+    return (f'[[credentials]]\nmatch = "{origin}"\ncommand = {argv}\nheader = "cf-access-token"\n'
+            + (f"ttl = {ttl}\n" if ttl else ""))
