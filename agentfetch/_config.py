@@ -27,8 +27,8 @@ def load_config() -> dict[str, Any]:
     try:
         with open(path, "rb") as handle:
             data = handle.read()
-    except FileNotFoundError:
-        return {}
+    except (FileNotFoundError, NotADirectoryError):
+        return {}  # no file (or no directory where one could be): nothing configured
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
     import tomllib  # only when there is a file: most runs have none, and every fetch asks
