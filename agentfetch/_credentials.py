@@ -56,6 +56,7 @@ __all__ = [
     "best_match",
     "load_credentials",
     "origin_text",
+    "status_rows",
 ]
 
 DEFAULT_HELPER_TIMEOUT = 30.0
@@ -211,6 +212,21 @@ def best_match(credentials: list[ServiceCredential], url: str) -> ServiceCredent
     """The entry whose pattern matches ``url``'s origin; the longest pattern wins."""
     found = [c for c in credentials if c.matches(url)]
     return max(found, key=lambda c: len(c.match)) if found else None
+
+
+def status_rows(store: CredentialStore, url: str | None = None) -> list[dict[str, Any]]:
+    """``auth status``'s ``service_credentials``: every entry, or (for ``url``) the one that would be
+    sent there, with ``kept`` saying whether a helper's output is held for that origin."""
+    credentials = load_credentials()
+    if url is None:
+        return [c.describe() for c in credentials]
+    match = best_match(credentials, url)
+    if match is None:
+        return []
+    kept = None
+    if match.command:
+        kept = store.secret_get(STORE_NAMESPACE, f"{match.match} {origin_text(url)}") is not None
+    return [match.describe() | {"kept": kept}]
 
 
 # -- reading config.toml -------------------------------------------------------------------

@@ -152,24 +152,19 @@ def auth_login(
 
 
 def _status(url: str | None, as_json: bool) -> None:
-    from .._credentials import STORE_NAMESPACE, best_match, load_credentials, origin_text
+    from .._credentials import status_rows
     from ..api import validate_url
     from ..store import credential_summary, open_store
 
     store = open_store()
-    service = load_credentials()
     if url is None:
         credentials = store.list()
-        shown = [c.describe() for c in service]
+        shown = status_rows(store)
     else:
         target = validate_url(url)
         found = store.find(target)
         credentials = [found] if found is not None else []
-        match = best_match(service, target)
-        shown = []
-        if match is not None:
-            kept = store.secret_get(STORE_NAMESPACE, f"{match.match} {origin_text(target)}") if match.command else None
-            shown = [match.describe() | {"kept": kept is not None if match.command else None}]
+        shown = status_rows(store, target)
     _print_credentials([credential_summary(c, store) for c in credentials], as_json, shown)
     if url is not None and not credentials and not shown:
         from ..errors import AuthorizationError

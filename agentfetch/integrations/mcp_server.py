@@ -274,7 +274,8 @@ def build_server(*, auth_timeout: float = DEFAULT_AUTH_TIMEOUT) -> "MCPServer[An
         name="auth_status",
         description=(
             "List the sites agentfetch holds a sign-in for: resource, sign-in server, user, scopes, "
-            "expiry (never the tokens). The same JSON as `agentfetch auth status --json`."
+            "expiry (never the tokens), and apart from them the service credentials config.toml names "
+            "for hosts without managed OAuth. The same JSON as `agentfetch auth status --json`."
         ),
         annotations=ToolAnnotations(title="agentfetch sign-ins", read_only_hint=True, open_world_hint=False),
     )
@@ -306,11 +307,12 @@ def _auth_status_text() -> str:
     """The same JSON as ``agentfetch auth status --json``: who is signed in where, never a secret."""
     import json
 
+    from .._credentials import status_rows
     from ..store import credential_summary, open_store
 
     store = open_store()
     rows = [credential_summary(credential, store) for credential in store.list()]
-    return json.dumps({"credentials": rows}, ensure_ascii=False)
+    return json.dumps({"credentials": rows, "service_credentials": status_rows(store)}, ensure_ascii=False)
 
 
 BY_HAND_NOTICE = (

@@ -201,7 +201,7 @@ async def test_auth_status_with_an_empty_store(host_env: dict[str, str]) -> None
     async with python_mcp(host_env) as session:
         result = await session.call_tool("auth_status", {})
     assert not result.is_error
-    assert json.loads(only_text(result)) == {"credentials": []} == cli_auth_status(host_env)
+    assert json.loads(only_text(result)) == {"credentials": [], "service_credentials": []} == cli_auth_status(host_env)
 
 
 # --- protected pages: need the demo app (tests/conftest.py) and the OAuth client
