@@ -151,4 +151,4 @@ def test_tables_go_to_stdout_whole_and_every_auth_subcommand_speaks_json(demo, t
     assert logout.returncode == 0 and json.loads(logout.stdout) == {"removed": [row["resource"]]}
     empty = run_cli("auth", "list", home=home)
     assert empty.stdout == "" and "No stored credentials" in empty.stderr
-    assert json.loads(run_cli("auth", "list", "--json", home=home).stdout) == {"credentials": []}
+    assert json.loads(run_cli("auth", "list", "--json", home=home).stdout) == {"credentials": [], "service_credentials": []}
