@@ -29,6 +29,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    from .oauth import SignInPrompt
     from .store import CredentialStore
 
 __all__ = [
@@ -360,6 +361,7 @@ def build_auth(
     log: LogSink | None,
     store: CredentialStore | None,
     client: httpx.Client | httpx.AsyncClient | None = None,
+    on_sign_in: Callable[[SignInPrompt], None] | None = None,
 ) -> httpx.Auth | None:
     if auth is None or auth is False:
         return None
@@ -377,6 +379,7 @@ def build_auth(
         log=log,
         interactive=interactive,
         client=client,
+        on_sign_in=on_sign_in,
     )
     # config.toml [[credentials]]: hosts without managed OAuth get their service credential first.
     credentials = load_credentials()

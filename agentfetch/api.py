@@ -45,6 +45,7 @@ from ._terminal import escaping
 from .errors import UsageError
 
 if TYPE_CHECKING:
+    from .oauth import SignInPrompt
     from .store import CredentialStore
 
 __all__ = [
@@ -90,6 +91,7 @@ class _FetcherBase(Generic[_Client]):
         store: CredentialStore | None = None,
         log: LogSink | None = None,
         cacert: CAOption = None,
+        on_sign_in: Callable[[SignInPrompt], None] | None = None,
     ) -> None:
         """
         :param timeout: network timeout in seconds, per request.
@@ -109,6 +111,8 @@ class _FetcherBase(Generic[_Client]):
         :param cacert: a PEM file (or directory) of CA certificates to trust instead of the default:
             ``$SSL_CERT_FILE``, ``$REQUESTS_CA_BUNDLE``, ``$CURL_CA_BUNDLE``, else the OS trust store
             (``docs/network.md``). OAuth's own requests use it too.
+        :param on_sign_in: called once per sign-in that waits for the human, with a
+            :class:`~agentfetch.oauth.SignInPrompt` (the URL, the device code, how to cancel).
         """
         if log is not None:
             # What is traced quotes servers (URLs, client ids, error texts): escaped once, here.
@@ -124,6 +128,7 @@ class _FetcherBase(Generic[_Client]):
             auth_timeout=auth_timeout,
             log=log,
             store=store,
+            on_sign_in=on_sign_in,
         )
         self._auth_setting = auth
         self._client: _Client = self._open_client()
@@ -325,6 +330,7 @@ def fetch(
     store: CredentialStore | None = None,
     log: LogSink | None = None,
     cacert: CAOption = None,
+    on_sign_in: Callable[[SignInPrompt], None] | None = None,
 ) -> FetchResult:
     """Fetch one URL as Markdown: the arguments of :meth:`Fetcher.fetch` and the
     settings of :class:`Fetcher`, for a fetcher used once."""
@@ -341,6 +347,7 @@ def fetch(
         store=store,
         log=log,
         cacert=cacert,
+        on_sign_in=on_sign_in,
     ) as fetcher:
         return fetcher.fetch(url, max_length=max_length, start_index=start_index, raw=raw)
 
@@ -363,6 +370,7 @@ async def afetch(
     store: CredentialStore | None = None,
     log: LogSink | None = None,
     cacert: CAOption = None,
+    on_sign_in: Callable[[SignInPrompt], None] | None = None,
 ) -> FetchResult:
     """The asyncio twin of :func:`fetch` (same arguments, kept in step with it)."""
     async with AsyncFetcher(
@@ -378,6 +386,7 @@ async def afetch(
         store=store,
         log=log,
         cacert=cacert,
+        on_sign_in=on_sign_in,
     ) as fetcher:
         return await fetcher.fetch(url, max_length=max_length, start_index=start_index, raw=raw)
 
@@ -404,6 +413,7 @@ def request(
     store: CredentialStore | None = None,
     log: LogSink | None = None,
     cacert: CAOption = None,
+    on_sign_in: Callable[[SignInPrompt], None] | None = None,
 ) -> FetchResult:
     """One request with a method and a body (see :meth:`Fetcher.request`); ``headers`` are this request's."""
     with Fetcher(
@@ -417,6 +427,7 @@ def request(
         store=store,
         log=log,
         cacert=cacert,
+        on_sign_in=on_sign_in,
     ) as fetcher:
         return fetcher.request(method, url, content=content, json=json, headers=headers, max_length=max_length,
                                start_index=start_index, raw=raw)
@@ -442,6 +453,7 @@ async def arequest(
     store: CredentialStore | None = None,
     log: LogSink | None = None,
     cacert: CAOption = None,
+    on_sign_in: Callable[[SignInPrompt], None] | None = None,
 ) -> FetchResult:
     """The asyncio twin of :func:`request` (same arguments, kept in step with it)."""
     async with AsyncFetcher(
@@ -455,6 +467,7 @@ async def arequest(
         store=store,
         log=log,
         cacert=cacert,
+        on_sign_in=on_sign_in,
     ) as fetcher:
         return await fetcher.request(method, url, content=content, json=json, headers=headers,
                                      max_length=max_length, start_index=start_index, raw=raw)

@@ -128,6 +128,14 @@ def auth_login(
     cacert: CacertOpt = None,
     as_json: JsonOpt = False,
     verbose: VerboseOpt = False,
+    paste: Annotated[
+        bool,
+        typer.Option(
+            "--paste",
+            help="Open no browser here: open the printed URL in a browser on any machine, then paste the "
+            "address it ends on (its redirect to 127.0.0.1 cannot load there) and press Enter.",
+        ),
+    ] = False,
 ) -> None:
     """Run discovery and the browser sign-in now, ahead of use."""
 
@@ -137,7 +145,7 @@ def auth_login(
 
         target = validate_url(url)
         store = open_store()
-        oauth = _oauth(consent, verbose, auth_timeout, store=store)
+        oauth = _oauth(consent, verbose, auth_timeout, store=store, paste=True if paste else None)
         with _client(cacert) as client:
             credential = oauth.login(client, target, scopes=scope or None)
         summary = credential_summary(credential, store)

@@ -10,6 +10,7 @@ RFC 7009 revocation. authlib is imported only when a challenge is handled.
 from __future__ import annotations
 
 from ._auth import OAuth
+from ._steps import SignInPrompt
 from .consent import ConsentRequest, default_consent
 
-__all__ = ["OAuth", "ConsentRequest", "default_consent"]
+__all__ = ["OAuth", "ConsentRequest", "SignInPrompt", "default_consent"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import AsyncGenerator, Callable, Generator
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -14,8 +14,11 @@ from ..errors import StoreError, UsageError
 from ..store import Credential, CredentialKey, CredentialStore
 from ._core import Core
 from ._drivers import AsyncDriver, SyncDriver
-from ._steps import Settings
+from ._steps import Settings, SignInPrompt
 from .consent import ConsentCallback, default_consent
+
+if TYPE_CHECKING:
+    from ._waiting import Waiting
 
 __all__ = ["OAuth"]
 
@@ -111,12 +114,21 @@ class OAuth(httpx.Auth):
         log: Callable[[str], None] | None = None,
         interactive: bool = True,
         client: httpx.Client | httpx.AsyncClient | None = None,
+        on_sign_in: Callable[[SignInPrompt], None] | None = None,
+        paste: bool | None = None,
     ) -> None:
         """``client`` sends OAuth's own requests (metadata, registration, token, device
         polling, revocation) for flows of its kind, sync or async; by default a client of
         OAuth's own, built when a flow first needs one (httpx's defaults: the environment's
         proxy and CA settings). The request being authorized always goes through the
-        client it was sent with."""
+        client it was sent with.
+
+        While a sign-in waits, a terminal shows a status line; ``on_sign_in`` is called
+        once per sign-in with its :class:`SignInPrompt` (the URL, the device code, how to
+        cancel), for hosts that show it their own way. ``paste``: the address a browser on
+        another machine ends on may be pasted on the terminal (None: when stdin and stderr
+        are one; True: always, no browser here and no device flow, stdin may be a pipe;
+        False: never)."""
         if not (isinstance(auth_timeout, (int, float)) and auth_timeout > 0):
             raise UsageError(f"auth_timeout must be a positive number of seconds, not {auth_timeout!r}")
         self._store = store
@@ -129,6 +141,8 @@ class OAuth(httpx.Auth):
         self._notify = log if log is not None else _to_stderr
         self.interactive = interactive
         self._client = client
+        self._on_sign_in = on_sign_in
+        self.paste = paste
 
     def __repr__(self) -> str:
         return f"OAuth(client_name={self.client_name!r}, interactive={self.interactive!r})"
@@ -144,51 +158,57 @@ class OAuth(httpx.Auth):
                 return _UnusableStore(exc)  # not kept: the next request tries again
         return self._store
 
-    def _settings(self) -> Settings:
+    def _settings(self, driver: SyncDriver | AsyncDriver) -> Settings:
         return Settings(
-            store=self.store,
-            log=self._log,
+            store=driver.store,
+            log=driver.screen(self._log),
             client_name=self.client_name,
             auth_timeout=self.auth_timeout,
             interactive=self.interactive,
-            notify=self._notify,
+            notify=driver.screen(self._notify),
+            paste_only=self.paste is True,
         )
 
-    def _sync_driver(self, store: CredentialStore) -> SyncDriver:
-        client = self._client if isinstance(self._client, httpx.Client) else None
-        return SyncDriver(store, self._consent, self._open_browser, self._log, client)
+    def _waiting(self) -> Waiting:
+        from ._waiting import Waiting
 
-    def _async_driver(self, store: CredentialStore) -> AsyncDriver:
+        return Waiting(self._notify, on_sign_in=self._on_sign_in, paste=self.paste)
+
+    def _sync_driver(self) -> SyncDriver:
+        client = self._client if isinstance(self._client, httpx.Client) else None
+        return SyncDriver(self.store, self._consent, self._open_browser, self._log, client, self._waiting)
+
+    def _async_driver(self) -> AsyncDriver:
         client = self._client if isinstance(self._client, httpx.AsyncClient) else None
-        return AsyncDriver(store, self._consent, self._open_browser, self._log, client)
+        return AsyncDriver(self.store, self._consent, self._open_browser, self._log, client, self._waiting)
 
     # -- httpx.Auth ---------------------------------------------------------------------
 
     # Both return the driver's generator: httpx sends it the responses.
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        settings = self._settings()
-        return self._sync_driver(settings.store).auth_flow(Core(settings).auth_flow(request), request)
+        driver = self._sync_driver()
+        return driver.auth_flow(Core(self._settings(driver)).auth_flow(request), request)
 
     def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        settings = self._settings()
-        return self._async_driver(settings.store).auth_flow(Core(settings).auth_flow(request), request)
+        driver = self._async_driver()
+        return driver.auth_flow(Core(self._settings(driver)).auth_flow(request), request)
 
     # -- `agentfetch auth` (sync, on the caller's client) -----------------------------------
 
     def login(self, client: httpx.Client, url: str, *, scopes: list[str] | None = None) -> Credential:
         """Run discovery and the authorization flow for ``url`` now, even without a challenge."""
-        settings = self._settings()
-        return self._sync_driver(settings.store).run(client, Core(settings).login(url, tuple(scopes or ())))
+        driver = self._sync_driver()
+        return driver.run(client, Core(self._settings(driver)).login(url, tuple(scopes or ())))
 
     def access_token(self, client: httpx.Client, url: str) -> str:
         """A valid access token for ``url``, refreshed when needed."""
-        settings = self._settings()
-        return self._sync_driver(settings.store).run(client, Core(settings).access_token(url))
+        driver = self._sync_driver()
+        return driver.run(client, Core(self._settings(driver)).access_token(url))
 
     def logout(self, client: httpx.Client, url: str | None = None, *, all: bool = False) -> list[CredentialKey]:
         """Revoke (RFC 7009) where offered, then delete locally. Returns what was removed."""
         if (url is None) == (not all):
             raise UsageError("logout needs a URL or all=True, not both")
-        settings = self._settings()
-        return self._sync_driver(settings.store).run(client, Core(settings).logout(url, everything=all))
+        driver = self._sync_driver()
+        return driver.run(client, Core(self._settings(driver)).logout(url, everything=all))

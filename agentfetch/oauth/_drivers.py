@@ -18,9 +18,10 @@ so an interaction one of them does not handle is a type error.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
-from typing import Any, Generic, TypeGuard, TypeVar, assert_never
+from typing import TYPE_CHECKING, Any, Generic, TypeGuard, TypeVar, assert_never
 
 import httpx
 
@@ -30,12 +31,17 @@ from .._urls import redact_url
 from ..errors import AgentFetchError, AuthorizationError, NetworkError
 from ..store import CredentialStore
 from ._http import MAX_BODY
-from ._steps import AcquireLock, AskConsent, Flow, Interaction, OpenBrowser, ReleaseLock, Sleep, WaitForCallback
+from ._steps import AcquireLock, AskConsent, Flow, Interaction, OpenBrowser, ReleaseLock, WaitForCallback
 from .consent import ConsentCallback, ConsentRequest
+
+if TYPE_CHECKING:
+    from ._waiting import Waiting
 
 __all__ = ["SyncDriver", "AsyncDriver", "check_size", "send", "asend"]
 
 T = TypeVar("T")
+#: Seconds an async wait blocks a worker thread at a time.
+_SLICE = 1.0
 #: The lock type a driver holds: a context manager (sync) or an async one.
 L = TypeVar("L")
 #: The client type a driver sends OAuth's own requests with.
@@ -43,9 +49,10 @@ C = TypeVar("C", httpx.Client, httpx.AsyncClient)
 
 
 class _Driver(Generic[L, C]):
-    """What both drivers share: the collaborators, the locks a run holds, and the
+    """What both drivers share: the collaborators, the locks a run holds, the
     client for OAuth's own requests (``client``, else one of the driver's own,
-    built when first needed and closed with the run)."""
+    built when first needed and closed with the run), and the way a sign-in waits
+    in front of the human (``waiting``, built at the first wait: see :mod:`._waiting`)."""
 
     def __init__(
         self,
@@ -54,6 +61,7 @@ class _Driver(Generic[L, C]):
         open_browser: Callable[[str], bool],
         log: Callable[[str], None],
         client: C | None = None,
+        waiting: Callable[[], Waiting] | None = None,
     ) -> None:
         self.store = store
         self.consent = consent
@@ -62,6 +70,34 @@ class _Driver(Generic[L, C]):
         self.locks: dict[str, L] = {}
         self.client: C | None = client
         self._own_client: C | None = None
+        self._new_waiting = waiting
+        self._waiting: Waiting | None = None
+
+    def waiting(self) -> Waiting:
+        if self._waiting is None:
+            if self._new_waiting is not None:
+                self._waiting = self._new_waiting()
+            else:
+                from ._waiting import Waiting
+
+                self._waiting = Waiting(self.log)
+        return self._waiting
+
+    def screen(self, sink: Callable[[str], None]) -> Callable[[str], None]:
+        """``sink``, made to share the terminal with a sign-in's status line."""
+
+        def write(message: str) -> None:
+            if self._waiting is None:
+                sink(message)
+            else:
+                self._waiting.write(sink, message)
+
+        return write
+
+    def done_waiting(self) -> None:
+        """Any step but a wait: a sign-in's status line goes, the terminal is restored."""
+        if self._waiting is not None:
+            self._waiting.done()
 
     def browser(self, url: str) -> bool:
         try:
@@ -137,6 +173,8 @@ class SyncDriver(_Driver[AbstractContextManager[None], httpx.Client]):
             self.close()
 
     def perform(self, step: Interaction) -> object:
+        if not isinstance(step, WaitForCallback):
+            self.done_waiting()
         match step:
             case AskConsent(request=request):
                 answer = self.ask(request)
@@ -147,8 +185,8 @@ class SyncDriver(_Driver[AbstractContextManager[None], httpx.Client]):
                 return bool(answer)
             case OpenBrowser(url=url):
                 return self.browser(url)
-            case WaitForCallback(listener=listener, timeout=timeout):
-                return listener.wait(timeout)
+            case WaitForCallback():
+                return self.waiting().wait(step)
             case AcquireLock(name=name, timeout=timeout):
                 lock = self.store.lock(name, timeout)
                 lock.__enter__()
@@ -159,15 +197,11 @@ class SyncDriver(_Driver[AbstractContextManager[None], httpx.Client]):
                 if held is not None:
                     held.__exit__(None, None, None)
                 return None
-            case Sleep(seconds=seconds):
-                import time
-
-                time.sleep(seconds)
-                return None
             case _:
                 assert_never(step)
 
     def close(self) -> None:
+        self.done_waiting()
         for name in list(self.locks):
             self.perform(ReleaseLock(name))
         if self._own_client is not None:
@@ -217,6 +251,8 @@ class AsyncDriver(_Driver[AbstractAsyncContextManager[None], httpx.AsyncClient])
     async def perform(self, step: Interaction) -> object:
         import asyncio  # already loaded: this runs inside an event loop
 
+        if not isinstance(step, WaitForCallback):
+            self.done_waiting()
         match step:
             case AskConsent(request=request):
                 # The default callback reads a TTY: keep the event loop free meanwhile.
@@ -227,7 +263,14 @@ class AsyncDriver(_Driver[AbstractAsyncContextManager[None], httpx.AsyncClient])
             case OpenBrowser(url=url):
                 return await asyncio.to_thread(self.browser, url)
             case WaitForCallback(listener=listener, timeout=timeout):
-                return await asyncio.to_thread(listener.wait, timeout)
+                # In slices of a second: the thread cannot be cancelled, a slice ends soon after the task is.
+                waiting = self.waiting()
+                end = time.monotonic() + timeout
+                while True:
+                    left = end - time.monotonic()
+                    params = await asyncio.to_thread(waiting.wait, step, min(left, _SLICE))
+                    if params is not None or listener.cancelled is not None or left <= _SLICE:
+                        return params
             case AcquireLock(name=name, timeout=timeout):
                 lock = self.store.alock(name, timeout)
                 await lock.__aenter__()
@@ -238,13 +281,11 @@ class AsyncDriver(_Driver[AbstractAsyncContextManager[None], httpx.AsyncClient])
                 if held is not None:
                     await held.__aexit__(None, None, None)
                 return None
-            case Sleep(seconds=seconds):
-                await asyncio.sleep(seconds)
-                return None
             case _:
                 assert_never(step)
 
     async def close(self) -> None:
+        self.done_waiting()
         for name in list(self.locks):
             await self.perform(ReleaseLock(name))
         if self._own_client is not None:

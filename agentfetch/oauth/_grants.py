@@ -1,6 +1,6 @@
 """Getting a grant from the human: consent, then the browser and the loopback
-listener (RFC 6749 §4.1 with PKCE, RFC 8252), or the device flow (RFC 8628)
-when no browser can start; then the token request, and the grant stored.
+listener (RFC 6749 §4.1 with PKCE, RFC 8252), raced with the device flow
+(RFC 8628) when no browser can start; then the token request, and the grant stored.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from .._urls import redact_url
-from ..errors import ConsentDenied
+from ..errors import AgentFetchError, ConsentDenied
 from ..store import Credential, CredentialKey, TokenSet
 from ._client_identity import ClientPlan, check_stored_registration, register
 from ._steps import (
@@ -22,7 +22,7 @@ from ._steps import (
     Flow,
     OpenBrowser,
     Settings,
-    Sleep,
+    SignInPrompt,
     WaitForCallback,
     remember_resource_refused,
     resource_to_send,
@@ -33,6 +33,7 @@ from .consent import ConsentRequest, consent_required_error
 if TYPE_CHECKING:
     from .loopback import LoopbackListener
     from .rfc8414 import AuthorizationServer
+    from .rfc8628 import DeviceAuthorization
 
 __all__ = ["browser_flow", "with_refresh_scopes"]
 
@@ -127,17 +128,22 @@ def _listen(s: Settings, plan: ClientPlan) -> LoopbackListener:
         path = parts.path or CALLBACK_PATH
         if parts.port:
             try:
-                return LoopbackListener(port=parts.port, path=path, redirect_host=host)
+                return LoopbackListener(port=parts.port, path=path, redirect_host=host, log=s.log)
             except OSError:
                 s.log(f"callback: registered port {parts.port} is busy; using another")
                 if plan.registered:
                     plan.stale_port = True
-        return LoopbackListener(path=path, redirect_host=host)
-    return LoopbackListener(redirect_host=host)
+        return LoopbackListener(path=path, redirect_host=host, log=s.log)
+    return LoopbackListener(redirect_host=host, log=s.log)
 
 
 def _code_flow(s: Settings, attempt: Attempt, plan: ClientPlan, listener: LoopbackListener) -> Flow[Credential]:
-    """RFC 6749 §4.1 with PKCE (RFC 7636), resource (RFC 8707) and iss (RFC 9207); then the token request."""
+    """RFC 6749 §4.1 with PKCE (RFC 7636), resource (RFC 8707) and iss (RFC 9207); then the token request.
+
+    One sign-in, several ways to finish it, raced (docs/protocol.md, finishing a sign-in):
+    the browser's redirect to the listener, the address it ends on pasted by the human,
+    and, when no browser could start here, the device code (RFC 8628). The listener
+    stays open until the sign-in is over, so the printed URL works all along."""
     from .authorize import RedirectUriRejected, ResourceRefused, code_from_callback, new_authorization_request
     from .tokens import TokenEndpointError, authorization_code_request, parse_token_response, resource_refused
 
@@ -156,15 +162,33 @@ def _code_flow(s: Settings, attempt: Attempt, plan: ClientPlan, listener: Loopba
     if plan.registered and plan.new_registration is None:  # stored earlier, maybe forgotten since
         yield from check_stored_registration(s, auth.url, template)
     s.notify(f"browser: open this URL to sign in: {auth.url}")
-    opened = yield OpenBrowser(auth.url)
-    if not opened:
+    opened = False if s.paste_only else bool((yield OpenBrowser(auth.url)))
+    device = None
+    if not opened and not s.paste_only:
         if server.device_authorization_endpoint:
-            credential = yield from _device_flow(s, attempt, plan)
-            return credential
-        s.notify("browser: could not start one; open the URL above yourself")
-    s.log(f"callback: waiting on {listener.redirect_uri} (up to {s.auth_timeout:g} s)")
-    params = yield WaitForCallback(listener, s.auth_timeout)
-    code = code_from_callback(params, request=auth, issuer=server.issuer, iss_required=server.iss_parameter_supported)
+            device = yield from _start_device_flow(s, attempt, plan)
+        else:
+            s.notify("browser: could not start one; open the URL above yourself")
+    limit = min(s.auth_timeout, device.expires_in) if device else s.auth_timeout
+    prompt = SignInPrompt(
+        issuer=server.issuer,
+        resource=resource.resource,
+        url=auth.url,
+        browser_opened=opened,
+        expires_at=time.time() + limit,
+        user_code=device.user_code if device else None,
+        verification_uri=device.verification_uri if device else None,
+        verification_uri_complete=device.verification_uri_complete if device else None,
+        command=f"agentfetch auth login {resource.resource}",
+        cancel=listener.cancel,
+    )
+    s.log(f"callback: waiting on {listener.redirect_uri} (up to {limit:g} s)")
+    finished = yield from _wait_for_sign_in(s, attempt, plan, listener, prompt, device, limit)
+    if isinstance(finished, TokenSet):
+        return _keep(s, attempt, plan, finished)
+    code = code_from_callback(
+        finished, request=auth, issuer=server.issuer, iss_required=server.iss_parameter_supported
+    )
     s.log("callback: authorization code received")
     token_request = authorization_code_request(
         server.token_endpoint,
@@ -186,12 +210,58 @@ def _code_flow(s: Settings, attempt: Attempt, plan: ClientPlan, listener: Loopba
     return _keep(s, attempt, plan, tokens)
 
 
-def _device_flow(s: Settings, attempt: Attempt, plan: ClientPlan) -> Flow[Credential]:
-    """RFC 8628 when no browser can be started here: show a code and a URL
-    for another device, and poll, honouring ``interval`` and ``slow_down`` (§3.5)."""
-    from ..errors import AccessDenied, AuthorizationTimeout
-    from .rfc8628 import device_authorization_request, device_token_request, parse_device_authorization
-    from .tokens import TokenEndpointError, parse_token_response
+def _wait_for_sign_in(
+    s: Settings,
+    attempt: Attempt,
+    plan: ClientPlan,
+    listener: LoopbackListener,
+    prompt: SignInPrompt,
+    device: DeviceAuthorization | None,
+    limit: float,
+) -> Flow[dict[str, str] | TokenSet]:
+    """The callback's parameters, or the device flow's tokens: whichever comes first.
+
+    Between device polls the flow waits on the listener for ``interval`` seconds,
+    so a callback ends the wait at once. Refused callbacks (another path, a wrong
+    ``state``: an old tab, another local process) leave the wait running."""
+    deadline = time.monotonic() + limit
+    interval = device.interval if device else 0.0
+    next_poll = time.monotonic() + interval
+    while True:
+        now = time.monotonic()
+        if now >= deadline:
+            raise _not_finished(listener, limit, device)
+        # A poll only after a full interval (RFC 8628 §3.5): none when the deadline comes first.
+        polling = device is not None and next_poll <= deadline
+        until = next_poll if polling else deadline
+        params: dict[str, str] | None = yield WaitForCallback(listener, max(0.0, until - now), prompt)
+        if listener.cancelled is not None:
+            raise ConsentDenied(listener.cancelled)
+        if params is not None:
+            return params
+        if polling and device is not None:
+            tokens, interval = yield from _poll_device(s, attempt, plan, device, interval)
+            if tokens is not None:
+                return tokens
+            next_poll = time.monotonic() + interval
+
+
+def _not_finished(listener: LoopbackListener, limit: float, device: DeviceAuthorization | None) -> AgentFetchError:
+    from ..errors import AuthorizationTimeout, CallbackMismatch
+
+    ways = f"no sign-in came back to {listener.redirect_uri}" + (" and the device code was not used" if device else "")
+    if listener.wrong_state:
+        return CallbackMismatch(
+            f"{ways} within {limit:g} s; {listener.wrong_state} response(s) with a state that belongs to no "
+            "pending sign-in were refused (RFC 6749 §10.12)",
+            hint="sign in again from the tab agentfetch opens, or raise --auth-timeout",
+        )
+    return AuthorizationTimeout(f"{ways} within {limit:g} s", hint="finish signing in sooner, or raise --auth-timeout")
+
+
+def _start_device_flow(s: Settings, attempt: Attempt, plan: ClientPlan) -> Flow[DeviceAuthorization]:
+    """RFC 8628 §3.1 when no browser can be started here: a code and a URL for another device."""
+    from .rfc8628 import device_authorization_request, parse_device_authorization
 
     resource, server, scopes, template = attempt.resource, attempt.server, attempt.scopes, attempt.template
     assert plan.identity is not None and server.device_authorization_endpoint is not None
@@ -204,33 +274,37 @@ def _device_flow(s: Settings, attempt: Attempt, plan: ClientPlan) -> Flow[Creden
         f"and enter the code {device.user_code}"
         + (f" (or open {device.verification_uri_complete})" if device.verification_uri_complete else "")
     )
-    deadline = time.monotonic() + min(device.expires_in, s.auth_timeout)
-    interval = device.interval
-    while True:
-        if time.monotonic() + interval > deadline:
-            raise AuthorizationTimeout(
-                f"the device code was not used within {min(device.expires_in, s.auth_timeout):g} s",
-                hint="enter the code sooner, or raise --auth-timeout",
-            )
-        yield Sleep(interval)
-        poll = device_token_request(
-            server.token_endpoint, client=plan.identity, device_code=device.device_code, resource=resource.resource
-        )
-        response = yield from s.send("token (device)", poll, template)
-        try:
-            tokens = parse_token_response(response, requested_scopes=scopes)
-        except TokenEndpointError as exc:
-            if exc.error == "authorization_pending":
-                continue
-            if exc.error == "slow_down":
-                interval += 5  # RFC 8628 §3.5
-                continue
-            if exc.error == "access_denied":
-                raise AccessDenied(exc.message) from exc
-            if exc.error == "expired_token":
-                raise AuthorizationTimeout(exc.message, hint="run the command again for a new code") from exc
-            raise
-        return _keep(s, attempt, plan, tokens)
+    return device
+
+
+def _poll_device(
+    s: Settings, attempt: Attempt, plan: ClientPlan, device: DeviceAuthorization, interval: float
+) -> Flow[tuple[TokenSet | None, float]]:
+    """One poll (RFC 8628 §3.4, §3.5): the tokens, or None and the interval to wait next."""
+    from ..errors import AccessDenied, AuthorizationTimeout
+    from .rfc8628 import device_token_request
+    from .tokens import TokenEndpointError, parse_token_response
+
+    assert plan.identity is not None
+    poll = device_token_request(
+        attempt.server.token_endpoint,
+        client=plan.identity,
+        device_code=device.device_code,
+        resource=attempt.resource.resource,
+    )
+    response = yield from s.send("token (device)", poll, attempt.template)
+    try:
+        return parse_token_response(response, requested_scopes=attempt.scopes), interval
+    except TokenEndpointError as exc:
+        if exc.error == "authorization_pending":
+            return None, interval
+        if exc.error == "slow_down":
+            return None, interval + 5  # RFC 8628 §3.5
+        if exc.error == "access_denied":
+            raise AccessDenied(exc.message) from exc
+        if exc.error == "expired_token":
+            raise AuthorizationTimeout(exc.message, hint="run the command again for a new code") from exc
+        raise
 
 
 def _keep(s: Settings, attempt: Attempt, plan: ClientPlan, tokens: TokenSet) -> Credential:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -34,8 +34,8 @@ __all__ = [
     "WaitForCallback",
     "AcquireLock",
     "ReleaseLock",
-    "Sleep",
     "Interaction",
+    "SignInPrompt",
     "Step",
     "Flow",
     "Settings",
@@ -70,9 +70,38 @@ class OpenBrowser:
 
 
 @dataclass(frozen=True)
+class SignInPrompt:
+    """A sign-in that waits for the human, and the ways to finish it: what
+    ``OAuth(on_sign_in=...)`` receives once per sign-in, for hosts that show it
+    their own way (the MCP server's elicitations)."""
+
+    issuer: str
+    resource: str
+    #: The authorization URL. It works for as long as the sign-in waits, on any
+    #: browser that can reach this machine's loopback listener.
+    url: str
+    #: A browser was started here on :attr:`url`.
+    browser_opened: bool
+    #: When the sign-in stops waiting (``time.time()``).
+    expires_at: float
+    #: RFC 8628, when the device flow runs too: a code to enter at ``verification_uri`` from any device.
+    user_code: str | None = None
+    verification_uri: str | None = None
+    verification_uri_complete: str | None = None
+    #: The command that signs in out of band, for hosts that cannot wait.
+    command: str = ""
+    #: Ends the wait: the sign-in fails with ``ConsentDenied`` and this reason.
+    cancel: Callable[[str], None] = field(default=lambda reason: None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
 class WaitForCallback:
+    """Wait up to ``timeout`` seconds for the listener's callback (or a pasted one).
+    The device flow waits like this between polls, so a callback ends it at once."""
+
     listener: LoopbackListener
-    timeout: float  # outcome: dict[str, str], the callback's query parameters
+    timeout: float  # outcome: dict[str, str] | None: the callback's parameters, None when none came
+    prompt: SignInPrompt
 
 
 @dataclass(frozen=True)
@@ -86,13 +115,8 @@ class ReleaseLock:
     name: str  # outcome: None
 
 
-@dataclass(frozen=True)
-class Sleep:
-    seconds: float  # outcome: None
-
-
 #: A driver handles each of these (``match`` ... ``assert_never``): a new one is a type error there.
-Interaction = AskConsent | OpenBrowser | WaitForCallback | AcquireLock | ReleaseLock | Sleep
+Interaction = AskConsent | OpenBrowser | WaitForCallback | AcquireLock | ReleaseLock
 Step = httpx.Request | Interaction
 
 T = TypeVar("T")
@@ -112,6 +136,9 @@ class Settings:
     interactive: bool
     #: Lines the human must see (the sign-in URL, a device code), -v or not.
     notify: Callable[[str], None]
+    #: ``agentfetch auth login --paste``: no browser here and no device flow; the human
+    #: pastes the address the browser ends on.
+    paste_only: bool = False
 
     def send(self, label: str, request: httpx.Request, template: httpx.Request | None) -> Flow[httpx.Response]:
         """One of OAuth's own requests, traced. It copies the timeout of ``template``,

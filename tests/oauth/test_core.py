@@ -445,3 +445,54 @@ def test_refresh_margin_scales_with_short_lifetimes() -> None:
 
     assert all(0 < refresh_margin(life) < life for life in (0.5, 1, 5, 9.9, 10, 30, 60, 600, 3600, 86400))
     assert not expiring(Credential(CredentialKey("a", "r", "c"), TokenSet("t"), "https://as/token"))
+
+
+def test_device_polling_honours_interval_and_slow_down(core: Core) -> None:
+    """RFC 8628 §3.5: each wait before a poll is the interval; slow_down adds 5 s to it for good.
+    No browser here, so the device flow runs; the listener waits between polls and nothing arrives."""
+    polls: list[str] = []
+    answers = iter(["authorization_pending", "slow_down", "authorization_pending", None])
+
+    def token(request: httpx.Request) -> httpx.Response:
+        error = next(answers)
+        polls.append(error or "tokens")
+        if error:
+            return httpx.Response(400, json={"error": error})
+        return httpx.Response(200, json={"access_token": "device-token", "token_type": "Bearer"})
+
+    server = Canned(
+        {
+            ("GET", RS + "/.well-known/oauth-protected-resource"): json_200(
+                {"resource": RS + "/", "authorization_servers": [AS1]}
+            ),
+            ("GET", AS1 + "/.well-known/oauth-authorization-server"): json_200(
+                as_metadata(AS1, device_authorization_endpoint=AS1 + "/device")
+            ),
+            ("POST", AS1 + "/register"): lambda r: httpx.Response(201, json={"client_id": "c"}),
+            ("POST", AS1 + "/device"): json_200(
+                {"device_code": "dc", "user_code": "ABCD", "verification_uri": AS1 + "/device", "interval": 2,
+                 "expires_in": 600}
+            ),
+            ("POST", AS1 + "/token"): token,
+        }
+    )
+    waits: list[float] = []
+
+    class NoBrowserHere(Player):
+        def answer(self, step: Any) -> Any:
+            if isinstance(step, OpenBrowser):
+                return False
+            if isinstance(step, WaitForCallback):
+                waits.append(round(step.timeout))
+                assert step.prompt.user_code == "ABCD" and not step.prompt.browser_opened
+                return None  # the interval passed and no callback came
+            return super().answer(step)
+
+    from dataclasses import replace
+
+    settings = replace(core.s, auth_timeout=60)  # room for 2 + 2 + 7 + 7 s of (played) waiting
+    flow = authorize(settings, None, None, scopes=(), stale=None, url=RS + "/")
+    credential = drive(flow, server, NoBrowserHere(server))
+    assert credential.tokens.access_token == "device-token"
+    assert polls == ["authorization_pending", "slow_down", "authorization_pending", "tokens"]
+    assert waits == [2, 2, 7, 7]

@@ -193,7 +193,9 @@ def test_faults_are_refused_and_nothing_is_stored(
     demo: Any, make_auth: Any, store: Any, fault: str, error: type[Exception], exit_code: int
 ) -> None:
     demo.reconfigure(faults={fault})
-    with httpx.Client(auth=make_auth()) as client, pytest.raises(error) as info:
+    # A wrong state is refused and the listener waits on for the real callback, which never comes here.
+    auth = make_auth(auth_timeout=2.0) if fault == "callback_wrong_state" else make_auth()
+    with httpx.Client(auth=auth) as client, pytest.raises(error) as info:
         client.get(demo.url)
     assert info.value.exit_code == exit_code
     if fault != "wrong_aud":  # there the flow succeeded and the resource refused the token
