@@ -240,6 +240,11 @@ def test_admin_logout_ends_the_offline_session_so_the_flow_runs_once_more(
     with agent.fetcher() as fetcher:
         assert fetcher.fetch(kc.resource() + "/before").status == 200
     client_id = kc_store.registration_get(keycloak.issuer())["client_id"]
+    # Keycloak's logout sets the user's not-before to the current second and refuses tokens whose
+    # iat is *below* it: a token issued in that same second survives. Let that second pass.
+    (credential,) = kc_store.list()
+    issued = json.loads(base64.urlsafe_b64decode(credential.tokens.refresh_token.split(".")[1] + "=="))["iat"]
+    time.sleep(max(0.0, issued + 1.05 - time.time()))
     keycloak.admin("POST", f"agents/users/{keycloak.user_id('agents', 'alice')}/logout")
     _due(kc_store)
 
