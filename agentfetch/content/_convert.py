@@ -333,10 +333,18 @@ def _detect(body: bytes) -> str:
         return "cp1252"
     # On short Western text the detector hesitates between single-byte Latin
     # code pages; windows-1252 is the web's default (WHATWG), so it wins a near tie.
-    for match in matches:
-        if match.encoding == "cp1252" and match.chaos <= best.chaos + 0.1:
-            return "cp1252"
-    return _known_codec(best.encoding) or "cp1252"
+    near = [match for match in matches if match.chaos <= best.chaos + 0.1]
+    if any(match.encoding == "cp1252" for match in near):
+        return "cp1252"
+    # Short CJK text leaves the detector torn between multi-byte codecs (Shift_JIS bytes also
+    # decode as GB18030, into rare ideographs). Japanese text cannot do without kana, and the
+    # ideographic full stop and comma are common to all of them: the decoding that yields those wins.
+    chosen = max(near, key=lambda match: (_cjk_signal(str(match)), match is best))
+    return _known_codec(chosen.encoding) or "cp1252"
+
+
+def _cjk_signal(text: str) -> int:
+    return sum(1 for char in text if "\u3000" <= char <= "\u30ff")
 
 
 def _markdown_title(text: str) -> str | None:

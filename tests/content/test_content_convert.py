@@ -338,3 +338,18 @@ def test_a_hostile_page_url_still_converts(page_url: str) -> None:
     # Found by tests/fuzz: urlsplit raises ValueError on these; links then stay as written.
     doc = convert(b'<p>See <a href="/x">x</a> and <a href="https://a.example/">a</a>.</p>', "text/html", page_url)
     assert "[a](https://a.example/)" in doc.markdown and "[x](" in doc.markdown
+
+
+def test_undeclared_euc_jp_plain_text_is_detected():
+    text = "日本語のテキストです。これはEUCで書かれた文書です。" * 5
+    assert convert(text.encode("euc_jp"), "text/plain", URL).markdown == text
+
+
+def test_undeclared_gbk_plain_text_is_not_taken_for_japanese_or_korean():
+    text = "这是一个中文文本，用于测试字符编码检测。我们希望它能被正确识别。" * 3
+    assert convert(text.encode("gbk"), "text/plain", URL).markdown == text
+
+
+def test_undeclared_euc_kr_plain_text_is_detected():
+    text = "한국어 텍스트입니다. 이것은 문자 인코딩 감지를 위한 테스트입니다." * 3
+    assert convert(text.encode("euc_kr"), "text/plain", URL).markdown == text
