@@ -90,6 +90,11 @@ def cli_env(agentfetch_home: Path) -> dict[str, str]:
     return env
 
 
+def _jwt_claims(token: str) -> dict[str, Any]:
+    claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+    return claims
+
+
 def _due(store: Any) -> Any:
     """Mark the stored access token as expired, as if its five minutes had passed (the JWT
     itself stays valid; agentfetch goes by the recorded expiry and refreshes first)."""
@@ -214,7 +219,7 @@ def test_refresh_with_offline_access_in_a_new_agentfetch_process(
     before = _due(kc_store)
     # Keycloak's offline_access: the refresh token is an offline token (typ Offline), not tied
     # to the browser's SSO session.
-    refresh_claims = json.loads(base64.urlsafe_b64decode(before.tokens.refresh_token.split(".")[1] + "=="))
+    refresh_claims = _jwt_claims(before.tokens.refresh_token)
     assert refresh_claims["typ"] == "Offline"
 
     kc.reset()
@@ -243,7 +248,7 @@ def test_admin_logout_ends_the_offline_session_so_the_flow_runs_once_more(
     # Keycloak's logout sets the user's not-before to the current second and refuses tokens whose
     # iat is *below* it: a token issued in that same second survives. Let that second pass.
     (credential,) = kc_store.list()
-    issued = json.loads(base64.urlsafe_b64decode(credential.tokens.refresh_token.split(".")[1] + "=="))["iat"]
+    issued = _jwt_claims(credential.tokens.refresh_token)["iat"]
     time.sleep(max(0.0, issued + 1.05 - time.time()))
     keycloak.admin("POST", f"agents/users/{keycloak.user_id('agents', 'alice')}/logout")
     _due(kc_store)
